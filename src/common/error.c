@@ -45,15 +45,20 @@ void trustx_error_set_device_code(int code)
 
 void trustx_error_prefix(const char *fmt, ...)
 {
-    char prefix[TRUSTX_ERROR_MSG_MAX];
     char joined[TRUSTX_ERROR_MSG_MAX];
+    size_t used;
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    vsnprintf(joined, sizeof(joined), fmt, ap);
     va_end(ap);
 
-    snprintf(joined, sizeof(joined), "%s: %s", prefix, last_error.message);
+    used = strlen(joined);
+    if (used + 2 < sizeof(joined)) {
+        memcpy(joined + used, ": ", 3);
+        used += 2;
+        strncat(joined, last_error.message, sizeof(joined) - used - 1);
+    }
     memcpy(last_error.message, joined, sizeof(joined));
 }
 
