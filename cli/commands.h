@@ -8,5 +8,6 @@
 int cmd_info(cli_ctx *ctx, int argc, char **argv);
 int cmd_object(cli_ctx *ctx, int argc, char **argv);
 int cmd_random(cli_ctx *ctx, int argc, char **argv);
+int cmd_diag(cli_ctx *ctx, int argc, char **argv);
 
 #endif

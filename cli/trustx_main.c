@@ -12,6 +12,7 @@ static const cli_command commands[] = {
     {"info", cmd_info, "chip identity, lifecycle and an overview of the key and certificate slots"},
     {"object", cmd_object, "read, write or change the metadata of a data object"},
     {"random", cmd_random, "random bytes from the chip's TRNG"},
+    {"diag", cmd_diag, "read the UID repeatedly and report protocol retries (bus check)"},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
