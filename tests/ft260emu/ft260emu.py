@@ -83,6 +83,7 @@ SIM_ACK, SIM_NACK, SIM_BAD_REQUEST = 0, 1, 2
 SIM_CONNECT_TRIES = 10          # the simulator may still be starting; stays under the
                                 # client's 2 s reply timeout
 SIM_CONNECT_PAUSE_S = 0.1
+SIM_REPLY_TIMEOUT_S = 1.5       # a hung simulator turns into a NACK before the client gives up
 SIM_WAIT_MAX_US = 0xFFFFFFFF
 
 
@@ -125,6 +126,7 @@ class SimLink:
         for _ in range(SIM_CONNECT_TRIES):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
+                sock.settimeout(SIM_REPLY_TIMEOUT_S)
                 sock.connect(self.path)
                 self.sock = sock
                 return
@@ -340,7 +342,9 @@ class Bridge:
 
     def sim_lost(self, error):
         """Without a simulator no chip answers, which the bus shows as an address NACK."""
-        self.sim.sock = None
+        if self.sim.sock is not None:
+            self.sim.sock.close()
+            self.sim.sock = None
         self.log.event("simulator unreachable (%s); the transaction is NACKed" % error)
         return SIM_NACK
 
