@@ -39,6 +39,7 @@ void ifxi2c_dl_begin(ifxi2c_dl *dl, uint32_t timeout_ms)
 {
     dl->started_us = ifxi2c_phy_now(dl->phy);
     dl->deadline_us = dl->started_us + (uint64_t)timeout_ms * 1000u;
+    dl->phy->deadline_us = dl->deadline_us;
     dl->retransmissions = 0;
     dl->resyncs = 0;
     dl->rejected = 0;
@@ -190,8 +191,8 @@ static void accept_data(ifxi2c_dl *dl, uint8_t fctr)
 /*
  * Data frames: an unexpected number (such as the chip repeating a frame whose
  * ACK it lost) gets the ACK of the last good frame again and is not
- * delivered; a frame that does not acknowledge the host's last frame is
- * dropped without an answer; a piggy-backed NAK asks for the host's frame.
+ * delivered. A frame that does not acknowledge the host's last frame is
+ * dropped without a reply, and a piggy-backed NAK asks for the host's frame.
  */
 static trustx_rc on_data(ifxi2c_dl *dl, uint8_t fctr, frame_event *event)
 {

@@ -72,7 +72,7 @@ void ifxi2c_dl_init(ifxi2c_dl *dl, ifxi2c_phy *phy);
 /* Sets both frame counters to their start value (after a reset or re-sync). */
 void ifxi2c_dl_reset_counters(ifxi2c_dl *dl);
 
-/* Starts an exchange that must finish within timeout_ms. */
+/* Starts an exchange that must finish within timeout_ms; NACK retries stop at its end too. */
 void ifxi2c_dl_begin(ifxi2c_dl *dl, uint32_t timeout_ms);
 
 /* Returns the largest packet a frame carries: the negotiated frame size - 5. */

@@ -34,7 +34,7 @@ int ifxi2c_fctr_is_valid(uint8_t fctr)
     if (!ifxi2c_fctr_is_control(fctr))
         return seqctr == IFXI2C_FCTR_SEQCTR_ACK || seqctr == IFXI2C_FCTR_SEQCTR_NAK;
 
-    /* Control frames carry no frame number; re-sync also has ACKNR 0. */
+    /* Control frames carry no frame number, and a re-sync also has ACKNR 0. */
     if (ifxi2c_fctr_frnr(fctr) != 0)
         return 0;
     if (seqctr == IFXI2C_FCTR_SEQCTR_SYNC)

@@ -104,6 +104,23 @@ static int leaves_link_unsettled(trustx_rc rc)
     return rc != TRUSTX_OK && rc != TRUSTX_E_OVERFLOW && rc != TRUSTX_E_INVALID_ARG;
 }
 
+/* Runs one exchange after the re-sync a previous failure left pending. */
+static trustx_rc run_exchange(trustx_ifxi2c *s, const uint8_t *apdu, size_t apdu_len,
+                              uint8_t *resp, size_t resp_cap, size_t *resp_len,
+                              uint32_t exec_hint_us)
+{
+    /* The chip drops a half-done chain or response on a re-sync, so both sides start clean. */
+    if (s->need_resync) {
+        trustx_rc rc = ifxi2c_dl_resync(&s->dl);
+
+        if (rc != TRUSTX_OK)
+            return rc;
+        s->need_resync = 0;
+    }
+    return ifxi2c_net_transceive(&s->dl, apdu, apdu_len, resp, resp_cap, resp_len,
+                                 exec_hint_us);
+}
+
 trustx_rc trustx_ifxi2c_transceive(trustx_ifxi2c *s, const uint8_t *apdu, size_t apdu_len,
                                    uint8_t *resp, size_t resp_cap, size_t *resp_len,
                                    uint32_t exec_hint_us)
@@ -119,17 +136,9 @@ trustx_rc trustx_ifxi2c_transceive(trustx_ifxi2c *s, const uint8_t *apdu, size_t
     *resp_len = 0;
     s->stats.transceives++;
     ifxi2c_dl_begin(&s->dl, s->config.response_timeout_ms);
+    rc = run_exchange(s, apdu, apdu_len, resp, resp_cap, resp_len, exec_hint_us);
+    s->phy.deadline_us = 0;
 
-    /* The chip drops a half-done chain or response on a re-sync, so both sides start clean. */
-    if (s->need_resync) {
-        rc = ifxi2c_dl_resync(&s->dl);
-        if (rc != TRUSTX_OK)
-            return rc;
-        s->need_resync = 0;
-    }
-
-    rc = ifxi2c_net_transceive(&s->dl, apdu, apdu_len, resp, resp_cap, resp_len,
-                               exec_hint_us);
     if (leaves_link_unsettled(rc))
         s->need_resync = 1;
     return rc;

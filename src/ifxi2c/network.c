@@ -36,7 +36,7 @@ static trustx_rc send_packet(ifxi2c_dl *dl, uint8_t pctr, const uint8_t *data, s
     return ifxi2c_dl_send(dl, packet, len + 1, reply);
 }
 
-/* The chip may answer a fragment before the last one only with a control ACK or a chain error. */
+/* Before the last fragment the chip may send only a control ACK or a chain error packet. */
 static trustx_rc on_early_data(ifxi2c_dl *dl, size_t apdu_len, int *chain_error)
 {
     size_t len;
@@ -54,7 +54,7 @@ static trustx_rc on_early_data(ifxi2c_dl *dl, size_t apdu_len, int *chain_error)
 
 /*
  * Sends apdu as one packet or as a chain whose first and intermediate
- * packets fill a frame exactly. *have_data is set when the chip's answer to
+ * packets fill a frame exactly. *have_data is set when the chip's reply to
  * the last packet already carried response data.
  */
 static trustx_rc send_command(ifxi2c_dl *dl, const uint8_t *apdu, size_t len, int *chain_error,
@@ -124,7 +124,7 @@ static void add_fragment(reassembly *r, const uint8_t *packet, size_t len, int *
     *done = !r->open;
 }
 
-/* Answers a malformed response chain with one chain error packet, then fails. */
+/* Replies to a malformed response chain with one chain error packet, then fails. */
 static trustx_rc reject_chain(ifxi2c_dl *dl, const char *reason, uint8_t pctr, size_t len)
 {
     static const uint8_t error_packet[1] = {IFXI2C_CHAIN_ERROR};
@@ -194,7 +194,7 @@ static trustx_rc finish(const reassembly *r, size_t *resp_len)
     return TRUSTX_OK;
 }
 
-/* One round: send the command, collect the response; *chain_error when the chip rejected it. */
+/* Sends the command once and collects the response. *chain_error reports a chain error. */
 static trustx_rc exchange(ifxi2c_dl *dl, const uint8_t *apdu, size_t apdu_len, reassembly *r,
                           uint32_t exec_hint_us, int *chain_error)
 {

@@ -85,20 +85,29 @@ static trustx_rc report_bus_error(ifxi2c_phy *p, trustx_rc rc, const char *what,
                        trustx_rc_name(rc));
 }
 
-/* Repeats a NACKed transaction every IFXI2C_NACK_RETRY_US, IFXI2C_NACK_TRIES_MAX tries in all. */
+static int past_deadline(ifxi2c_phy *p)
+{
+    return p->deadline_us != 0 && ifxi2c_phy_now(p) >= p->deadline_us;
+}
+
+/*
+ * Repeats a NACKed transaction every IFXI2C_NACK_RETRY_US, at most
+ * IFXI2C_NACK_TRIES_MAX tries in all and not past the exchange deadline.
+ */
 static trustx_rc transact(ifxi2c_phy *p, const uint8_t *out, uint8_t *in, size_t len,
                           uint8_t reg)
 {
     const char *what = out != NULL ? "write" : "read";
+    unsigned tries;
 
-    for (unsigned tries = 1;; tries++) {
+    for (tries = 1;; tries++) {
         trustx_rc rc = transact_once(p, out, in, len);
 
         if (rc == TRUSTX_OK)
             return rc;
         if (rc != TRUSTX_E_NACK)
             return report_bus_error(p, rc, what, reg);
-        if (tries == IFXI2C_NACK_TRIES_MAX)
+        if (tries == IFXI2C_NACK_TRIES_MAX || past_deadline(p))
             break;
         sleep_for(p, IFXI2C_NACK_RETRY_US, &p->stats->nack_wait_us);
     }
@@ -106,8 +115,7 @@ static trustx_rc transact(ifxi2c_phy *p, const uint8_t *out, uint8_t *in, size_t
                        "physical layer: chip at address 0x%02X did not acknowledge the %s of "
                        "register 0x%02X after %u tries (%u ms apart); check wiring, address "
                        "and power",
-                       p->transport->addr, what, reg, IFXI2C_NACK_TRIES_MAX,
-                       IFXI2C_NACK_RETRY_US / 1000u);
+                       p->transport->addr, what, reg, tries, IFXI2C_NACK_RETRY_US / 1000u);
 }
 
 trustx_rc ifxi2c_phy_write_reg(ifxi2c_phy *p, uint8_t reg, const uint8_t *data, size_t len)

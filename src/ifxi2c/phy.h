@@ -36,6 +36,7 @@ typedef struct ifxi2c_phy {
     trustx_transport *transport;   /* borrowed */
     trustx_ifxi2c_stats *stats;    /* borrowed */
     uint64_t last_access_us;       /* end of the last transaction */
+    uint64_t deadline_us;          /* NACK retries stop here too; 0 means no deadline */
     int accessed;                  /* nonzero once last_access_us is set */
     unsigned frame_size;           /* negotiated DATA_REG_LEN */
     unsigned speed_khz;            /* negotiated clock */
@@ -53,7 +54,8 @@ void ifxi2c_phy_init(ifxi2c_phy *p, trustx_transport *t, trustx_ifxi2c_stats *st
 /*
  * Writes reg || data (len <= TRUSTX_FRAME_MAX) in one transaction. A failure
  * is recorded with the register named: TRUSTX_E_NACK after
- * IFXI2C_NACK_TRIES_MAX tries, or the transport's error.
+ * IFXI2C_NACK_TRIES_MAX tries or once p->deadline_us has passed, or the
+ * transport's error.
  */
 trustx_rc ifxi2c_phy_write_reg(ifxi2c_phy *p, uint8_t reg, const uint8_t *data, size_t len);
 

@@ -883,7 +883,7 @@ static void stale_acknr_is_dropped(void **state)
     script_open_application(OPEN_APP_EXEC_US);
     expect_frame_write(GET_UID_FRAME_1);
     expect_state("48 00 00 25");
-    /* Frame 1 acknowledging host frame 0 instead of 1: dropped without an answer. */
+    /* Frame 1 acknowledging host frame 0 instead of 1: dropped without a reply. */
     expect_frame_read("04 00 20 00 00 00 00 1B " UID_BYTES " BA 2F");
     expect_state("48 00 00 25");
     expect_frame_read(UID_RESPONSE_1);
@@ -1104,7 +1104,7 @@ static void malformed_chain_gets_chain_error(void **state)
     trustx_ifxi2c_close(s);
 }
 
-/* ---- chips that stop answering ----------------------------------------- */
+/* ---- chips that stop responding ---------------------------------------- */
 
 static void silent_chip_times_out(void **state)
 {
@@ -1194,6 +1194,31 @@ static void unacknowledging_chip_hits_deadline(void **state)
     trustx_ifxi2c_close(s);
 }
 
+static void nack_storm_stops_at_deadline(void **state)
+{
+    trustx_ifxi2c_config cfg = {.response_timeout_ms = 50};
+    trustx_ifxi2c *s;
+    uint8_t resp[16];
+    size_t len = 0;
+    uint64_t started;
+    trustx_rc rc;
+
+    script_open();
+    expect_nacks(IFXI2C_NACK_TRIES_MAX);
+
+    s = open_stack(*state, &cfg);
+    started = bus.now_us;
+    rc = exchange(s, open_app_apdu, sizeof(open_app_apdu), resp, sizeof(resp), &len,
+                  OPEN_APP_EXEC_US);
+    assert_error(rc, TRUSTX_E_NACK, TRUSTX_LAYER_PHYSICAL, "register 0x80");
+
+    /* The exchange deadline ends the retries before IFXI2C_NACK_TRIES_MAX. */
+    assert_true(bus.steps[bus.pos].count > 0);
+    assert_true(bus.now_us - started >= 50000);
+    assert_true(bus.now_us - started <= 50000 + IFXI2C_NACK_RETRY_US);
+    trustx_ifxi2c_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1225,6 +1250,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(silent_chip_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(unacknowledging_chip_exhausts_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(unacknowledging_chip_hits_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(nack_storm_stops_at_deadline, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
