@@ -536,6 +536,8 @@ static void open_negotiates_defaults(void **state)
 
     st = trustx_ifxi2c_get_stats(s);
     assert_int_equal(st->transactions, 8);
+    assert_int_equal(st->bytes_written, 9);
+    assert_int_equal(st->bytes_read, 10);
     assert_int_equal(st->reset_wait_us, 12000);
     assert_true(st->guard_us > 0);
     assert_int_equal(st->nacks, 0);
@@ -711,6 +713,9 @@ static void open_application_matches_log(void **state)
     assert_int_equal(st->acks_sent, 1);
     assert_int_equal(st->data_reads, 2);
     assert_int_equal(st->transceives, 1);
+    assert_int_equal(st->transactions, 8 + 10);
+    assert_true(st->sleep_us > 0);
+    assert_true(st->sleep_us < OPEN_APP_EXEC_US);
     trustx_ifxi2c_close(s);
 }
 
@@ -842,6 +847,7 @@ static void missing_ack_leads_to_resync(void **state)
 
     /* Each wait for the ACK polls until TRANS_TIMEOUT, then gives up. */
     for (int i = 0; i < 4; i++) {
+        print_message("ACK wait %d: %u empty polls\n", i, busy_polls(idle[i]));
         assert_true(busy_polls(idle[i]) >= 2);
         assert_true(busy_polls(idle[i]) <= IFXI2C_ACK_TIMEOUT_US / IFXI2C_ACK_POLL_US + 1);
     }
