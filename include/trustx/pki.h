@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PKI helpers on OpenSSL 3: subject names from config files and DN strings,
- * PKCS#10 requests whose signature comes from a callback (the chip's key),
- * certificate loading and key-pairing checks, the certificate formats of the
- * chip's certificate slots, and a small local CA. Nothing here talks to a chip.
+ * PKI helpers on OpenSSL 3. They build subject names from config files and
+ * DN strings and PKCS#10 requests whose signature comes from a callback (the
+ * chip's key). They load certificates, check that a certificate pairs with a
+ * key, encode and decode the formats of the chip's certificate slots, and run
+ * a small local CA. Nothing here talks to a chip.
  *
  * Conventions for the whole header:
  * - Public keys are uncompressed EC points 04||X||Y: 65 bytes for P-256,
  *   97 bytes for P-384. Signatures are DER ECDSA-Sig-Value (SEQUENCE of the
  *   INTEGERs r and s), as X.509 and PKCS#10 carry them.
- * - Inputs that may be PEM or DER are told apart by content: PEM when the
- *   data starts with "-----BEGIN " after optional whitespace, DER otherwise.
+ * - Inputs that may be PEM or DER are told apart by content: DER when the
+ *   first byte is 0x30 (a SEQUENCE), PEM when the data holds "-----BEGIN "
+ *   (text around the PEM blocks is ignored), DER otherwise.
  * - Buffers returned through uint8_t ** or char ** are allocated with
  *   malloc() and owned by the caller, who frees them with free(). On failure
  *   they are left untouched.
@@ -87,8 +89,8 @@ void trustx_pki_subject_init(trustx_pki_subject *s);
  * name is matched without regard to case against the canonical names, the
  * OpenSSL long names ("commonName", "organizationName", ...) and the OpenSSL
  * short names ("GN", "SN"). Duplicates are allowed here (a DN may carry two
- * OU or DC attributes). TRUSTX_E_INVALID_ARG names the attribute and value;
- * TRUSTX_E_OVERFLOW when s already holds TRUSTX_PKI_SUBJECT_MAX attributes.
+ * OU or DC attributes). TRUSTX_E_INVALID_ARG names the attribute and value.
+ * TRUSTX_E_OVERFLOW when s already contains TRUSTX_PKI_SUBJECT_MAX attributes.
  */
 trustx_rc trustx_pki_subject_add(trustx_pki_subject *s, const char *name, const char *value);
 
@@ -297,7 +299,7 @@ typedef struct trustx_pki_chain {
     trustx_pki_cert *certs[TRUSTX_PKI_CHAIN_MAX];
 } trustx_pki_chain;
 
-/* Empties chain without freeing anything (for a chain that holds nothing yet). */
+/* Empties chain without freeing anything (for a chain that contains nothing yet). */
 void trustx_pki_chain_init(trustx_pki_chain *chain);
 
 /* Frees every certificate in chain and empties it. */
@@ -314,6 +316,13 @@ trustx_rc trustx_pki_chain_parse(const uint8_t *data, size_t len, const char *so
 
 /* Reads path (at most 1 MiB) and parses it as trustx_pki_chain_parse() does. */
 trustx_rc trustx_pki_chain_load(const char *path, trustx_pki_chain *chain);
+
+/*
+ * Encodes every certificate of chain as a CERTIFICATE block, in chain
+ * order, into one NUL-terminated text; *pem_len excludes the NUL and may be
+ * NULL. An empty chain gives TRUSTX_E_INVALID_ARG.
+ */
+trustx_rc trustx_pki_chain_pem(const trustx_pki_chain *chain, char **pem, size_t *pem_len);
 
 /* ---- Certificate slot formats (objects 0xE0E0..0xE0E3) ---- */
 
@@ -342,8 +351,8 @@ trustx_rc trustx_pki_slot_encode(const trustx_pki_chain *chain, trustx_pki_slot_
  * Decodes an object read from a certificate slot by its first byte: 0x30
  * plain DER, 0xC0 identity chain (every length must agree exactly), 0xC2
  * TRUSTX_E_UNSUPPORTED. Zero bytes after the encoded data are tolerated
- * (erased slot space); any other trailing byte, a bad length or a
- * certificate that does not parse gives TRUSTX_E_INVALID_ARG. An empty or
+ * because they are erased slot space. Any other trailing byte, a bad length
+ * or a certificate that does not parse gives TRUSTX_E_INVALID_ARG. An empty or
  * all-zero object gives TRUSTX_E_NOT_FOUND. format may be NULL. chain is
  * initialised by the call; on failure it is left empty.
  */
@@ -397,8 +406,8 @@ trustx_rc trustx_pki_ca_issue(const trustx_pki_ca *ca, const uint8_t *csr, size_
                               const trustx_pki_issue_options *opts, trustx_pki_cert **out);
 
 /*
- * Creates a demo root CA: a new P-256 key written to key_path (PKCS#8 PEM,
- * unencrypted, mode 0600) and a self-signed certificate written to
+ * Creates a demo root CA. A new P-256 key is written to key_path (PKCS#8
+ * PEM, unencrypted, mode 0600). A self-signed certificate is written to
  * cert_path (PEM, mode 0644) with subject, validity now - 1 hour to now +
  * days (0 means TRUSTX_PKI_CA_DAYS_DEFAULT), basicConstraints CA:TRUE and
  * keyUsage keyCertSign, cRLSign (both critical), SKI and AKI. Existing

@@ -271,7 +271,7 @@ static trustx_rc chain_push(trustx_pki_chain *chain, const char *source, const u
     return TRUSTX_OK;
 }
 
-/* Returns nonzero when the last OpenSSL error says that no further PEM block was found. */
+/* Returns nonzero when the last OpenSSL error reports that no further PEM block was found. */
 static int pem_at_end(void)
 {
     unsigned long err = ERR_peek_last_error();
@@ -360,4 +360,43 @@ trustx_rc trustx_pki_chain_load(const char *path, trustx_pki_chain *chain)
     rc = trustx_pki_chain_parse(data, len, path, chain);
     free(data);
     return rc;
+}
+
+trustx_rc trustx_pki_chain_pem(const trustx_pki_chain *chain, char **pem, size_t *pem_len)
+{
+    char *text = NULL;
+    size_t used = 0;
+
+    if (chain->count == 0)
+        return trustx_fail(TRUSTX_LAYER_PKI, TRUSTX_E_INVALID_ARG,
+                           "chain is empty; there is no certificate to encode");
+
+    for (size_t i = 0; i < chain->count; i++) {
+        char *block = NULL;
+        size_t block_len = 0;
+        char *grown;
+        trustx_rc rc = trustx_pki_pem_encode(TRUSTX_PKI_PEM_CERT, chain->certs[i]->der,
+                                             chain->certs[i]->der_len, &block, &block_len);
+
+        if (rc != TRUSTX_OK) {
+            free(text);
+            return rc;
+        }
+        grown = realloc(text, used + block_len + 1);
+        if (grown == NULL) {
+            free(block);
+            free(text);
+            return trustx_fail(TRUSTX_LAYER_PKI, TRUSTX_E_NOMEM, "cannot allocate %zu bytes",
+                               used + block_len + 1);
+        }
+        text = grown;
+        memcpy(text + used, block, block_len + 1);
+        used += block_len;
+        free(block);
+    }
+
+    *pem = text;
+    if (pem_len != NULL)
+        *pem_len = used;
+    return TRUSTX_OK;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PKCS#10 requests for a key that lives elsewhere (in the chip): OpenSSL
+ * PKCS#10 requests for a key that lives elsewhere (in the chip). OpenSSL
  * encodes the CertificationRequestInfo, a callback signs its digest, and the
- * result is parsed back and verified before anyone sees it.
+ * result is parsed back and verified before it is returned.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -22,11 +22,15 @@
 int pki_is_pem(const uint8_t *data, size_t len)
 {
     static const char header[] = "-----BEGIN ";
-    size_t i = 0;
 
-    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
-        i++;
-    return len - i >= sizeof(header) - 1 && memcmp(data + i, header, sizeof(header) - 1) == 0;
+    /* Every DER structure used here is a SEQUENCE, so DER starts with 0x30 and PEM cannot. */
+    if (len == 0 || data[0] == 0x30)
+        return 0;
+    for (size_t i = 0; i + sizeof(header) - 1 <= len; i++) {
+        if (memcmp(data + i, header, sizeof(header) - 1) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 trustx_rc trustx_pki_pem_encode(const char *label, const uint8_t *der, size_t len, char **pem,
@@ -71,15 +75,15 @@ static int label_accepted(const char *label, const char *const *labels)
 trustx_rc pki_pem_decode_one(const uint8_t *data, size_t len, const char *const *labels,
                              const char *source, uint8_t **der, size_t *der_len)
 {
-    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    BIO *bio = len <= INT32_MAX ? BIO_new_mem_buf(data, (int)len) : NULL;
     char *name = NULL, *header = NULL;
     unsigned char *body = NULL;
     long body_len = 0;
     trustx_rc rc = TRUSTX_OK;
     uint8_t *copy;
 
-    if (bio == NULL || len > INT32_MAX)
-        return pki_fail_ossl(TRUSTX_E_NOMEM, "cannot read %s", source);
+    if (bio == NULL)
+        return pki_fail_ossl(TRUSTX_E_NOMEM, "cannot read %s of %zu bytes", source, len);
     if (PEM_read_bio(bio, &name, &header, &body, &body_len) != 1) {
         BIO_free(bio);
         return pki_fail_ossl(TRUSTX_E_INVALID_ARG, "%s: PEM data does not decode", source);
@@ -131,7 +135,7 @@ static trustx_rc too_large(const char *path, size_t max)
                        "%s is larger than %zu bytes; give a smaller file", path, max);
 }
 
-/* Reads fd to its end into a new buffer; one byte more than max tells that the file is too large. */
+/* Reads fd to its end into a new buffer. Reading max + 1 bytes shows that the file is too large. */
 static trustx_rc read_all(int fd, const char *path, size_t max, uint8_t **data, size_t *len)
 {
     size_t cap = READ_CHUNK < max + 1 ? READ_CHUNK : max + 1;
@@ -228,7 +232,7 @@ static trustx_rc write_fully(int fd, const char *path, const uint8_t *data, size
     return TRUSTX_OK;
 }
 
-/* Flushes the folder that holds path, so that a rename or link survives a power loss. */
+/* Flushes the folder that contains path, so that a rename or link survives a power loss. */
 static void sync_folder(const char *path)
 {
     char *copy = strdup(path);

@@ -50,7 +50,7 @@ trustx_rc pki_verify_with_key(EVP_PKEY *key, const uint8_t *digest, size_t diges
 /* Writes the first bytes of data as hex, "04a1b2...", for messages. */
 void pki_hex_prefix(const uint8_t *data, size_t len, char *buf, size_t cap);
 
-/* Returns nonzero when data starts with a PEM header after optional whitespace. */
+/* Returns nonzero when data is PEM: it does not start with 0x30 (DER) and contains "-----BEGIN ". */
 int pki_is_pem(const uint8_t *data, size_t len);
 
 /*

@@ -58,7 +58,7 @@ static const char rule_names[] =
     "CN, O, OU, C, ST, L, serialNumber, emailAddress, title, givenName, surname, dnQualifier, "
     "organizationIdentifier, DC, UID";
 
-/* Longest attribute name accepted in a DN string, in bytes. */
+/* Maximum length of an attribute name in a DN string, in bytes. */
 #define NAME_MAX_LEN 32
 
 /* Bytes of a value shown in an error message before it is cut with "...". */
@@ -324,6 +324,22 @@ static size_t count_blanks(const char *p, size_t len)
     return n;
 }
 
+/*
+ * Returns nonzero when the JSON text contains the escape \u0000. cJSON
+ * decodes it into a NUL byte that would silently cut the value short.
+ */
+static int has_nul_escape(const char *json, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (json[i] != '\\')
+            continue;
+        if (json[i + 1] == 'u' && i + 6 <= len && memcmp(json + i + 2, "0000", 4) == 0)
+            return 1;
+        i++;   /* skip the escaped character, which may be a backslash */
+    }
+    return 0;
+}
+
 static trustx_rc json_syntax_error(const char *source, const char *json, const char *at)
 {
     size_t line = 1, column = 1;
@@ -420,6 +436,14 @@ trustx_rc trustx_pki_subject_from_json(const char *json, size_t len, const char 
     if (memchr(json, '\0', len) != NULL)
         return trustx_fail(TRUSTX_LAYER_PKI, TRUSTX_E_INVALID_ARG,
                            "%s: file contains a NUL byte; save it as UTF-8 text", source);
+    if (has_nul_escape(json, len))
+        return trustx_fail(TRUSTX_LAYER_PKI, TRUSTX_E_INVALID_ARG,
+                           "%s: a value contains the escape \\u0000 (NUL), which no subject "
+                           "attribute may contain; remove it",
+                           source);
+
+    /* NOTE: cJSON records a parse failure in a process-wide variable as well, which is not
+     * thread-safe. Parse subject configs before starting worker threads. */
 
     root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (root == NULL)

@@ -22,11 +22,11 @@ static void assert_attr(const trustx_pki_subject *s, size_t i, const char *name,
     assert_string_equal(s->attrs[i].value, value);
 }
 
-static void config_seed_file_in_order(void **state)
+static void config_vendor_example_in_order(void **state)
 {
     trustx_pki_subject s;
 
-    assert_int_equal(trustx_pki_subject_load(TEST_DATA("seed-config.jsn"), &s), TRUSTX_OK);
+    assert_int_equal(trustx_pki_subject_load(TEST_DATA("vendor-example-config.jsn"), &s), TRUSTX_OK);
     assert_int_equal(s.count, 4);
     assert_attr(&s, 0, "CN", "AWS IoT Certificate");
     assert_attr(&s, 1, "O", "Infineon Technologies AG");
@@ -175,6 +175,10 @@ static void config_not_an_object(void **state)
     assert_failed_with(from_json(" \n", &s), TRUSTX_E_INVALID_ARG, "file is empty");
     assert_failed_with(trustx_pki_subject_from_json("{\"CN\": \"a\0\"}", 11, "t", &s),
                        TRUSTX_E_INVALID_ARG, "NUL byte");
+    assert_failed_with(from_json("{\"CN\": \"ab\\u0000cd\"}", &s), TRUSTX_E_INVALID_ARG,
+                       "\\u0000");
+    assert_int_equal(from_json("{\"CN\": \"ab\\\\u0000cd\"}", &s), TRUSTX_OK);
+    assert_string_equal(s.attrs[0].value, "ab\\u0000cd");
 }
 
 static void config_missing_file(void **state)
@@ -370,7 +374,7 @@ static void find_by_name(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(config_seed_file_in_order),
+        cmocka_unit_test(config_vendor_example_in_order),
         cmocka_unit_test(config_keeps_file_order),
         cmocka_unit_test(config_accepts_utf8_bom),
         cmocka_unit_test(config_missing_cn),
