@@ -10,9 +10,9 @@
  * - Public keys are uncompressed EC points 04||X||Y: 65 bytes for P-256,
  *   97 bytes for P-384. Signatures are DER ECDSA-Sig-Value (SEQUENCE of the
  *   INTEGERs r and s), as X.509 and PKCS#10 carry them.
- * - Inputs that may be PEM or DER are told apart by content: DER when the
- *   first byte is 0x30 (a SEQUENCE), PEM when the data holds "-----BEGIN "
- *   (text around the PEM blocks is ignored), DER otherwise.
+ * - Inputs that may be PEM or DER are recognised by content: DER when the
+ *   first byte is 0x30 (a SEQUENCE), PEM when the data contains
+ *   "-----BEGIN " (text around the PEM blocks is ignored), DER otherwise.
  * - Buffers returned through uint8_t ** or char ** are allocated with
  *   malloc() and owned by the caller, who frees them with free(). On failure
  *   they are left untouched.
@@ -63,8 +63,9 @@ typedef struct trustx_pki_subject {
 
 /*
  * Accepted attributes, canonical name first, with the value rules checked
- * by trustx_pki_subject_add() (characters, not bytes; "X.520" bounds are the
- * ub-* values of RFC 5280 Appendix A, the others are trustx limits):
+ * by trustx_pki_subject_add(). Lengths count characters, not bytes. Bounds
+ * marked X.520 are the ub-* values of RFC 5280 Appendix A, the others are
+ * trustx limits.
  *   CN                      UTF8String, 1..64 (X.520)
  *   O, OU                   UTF8String, 1..64 (X.520)
  *   C                       PrintableString, exactly 2 upper-case letters (ISO 3166)
@@ -78,7 +79,7 @@ typedef struct trustx_pki_subject {
  *   DC                      IA5String, 1..63 (one DNS label)
  *   UID                     UTF8String, 1..128
  * Every value is valid UTF-8 without control characters (U+0000..U+001F,
- * U+007F) and is not empty.
+ * U+007F..U+009F) and is not empty.
  */
 
 /* Empties s. */
@@ -87,8 +88,8 @@ void trustx_pki_subject_init(trustx_pki_subject *s);
 /*
  * Validates value against the rules of attribute name and appends it.
  * name is matched without regard to case against the canonical names, the
- * OpenSSL long names ("commonName", "organizationName", ...) and the OpenSSL
- * short names ("GN", "SN"). Duplicates are allowed here (a DN may carry two
+ * OpenSSL long names ("commonName", "organizationName", ...), the OpenSSL
+ * short names "GN" and "SN", and "E" for emailAddress. Duplicates are allowed here (a DN may carry two
  * OU or DC attributes). TRUSTX_E_INVALID_ARG names the attribute and value.
  * TRUSTX_E_OVERFLOW when s already contains TRUSTX_PKI_SUBJECT_MAX attributes.
  */
@@ -398,8 +399,9 @@ typedef struct trustx_pki_issue_options {
  * authorityKeyIdentifier (the CA's SKI, or SHA-1 of its key when it has
  * none). Extensions requested in the CSR are ignored. Signed with
  * SHA-384 for a P-384 CA key, SHA-512 for P-521 and SHA-256 otherwise.
- * TRUSTX_E_VERIFY when the request's self-signature fails;
- * TRUSTX_E_INVALID_ARG when the CA is expired or not yet valid at now.
+ * TRUSTX_E_VERIFY when the request's self-signature fails.
+ * TRUSTX_E_INVALID_ARG when the request's subject is empty or the CA is
+ * expired or not yet valid at now.
  * opts may be NULL for the defaults.
  */
 trustx_rc trustx_pki_ca_issue(const trustx_pki_ca *ca, const uint8_t *csr, size_t csr_len,

@@ -379,6 +379,12 @@ static trustx_rc check_request(const uint8_t *csr, size_t csr_len, X509_REQ **ou
                              "request self-signature does not verify; the request was altered "
                              "or signed with another key");
     }
+    /* RFC 5280 allows an empty subject only with a subjectAltName, which is not issued here. */
+    if (X509_NAME_entry_count(X509_REQ_get_subject_name(req)) == 0) {
+        X509_REQ_free(req);
+        return trustx_fail(TRUSTX_LAYER_PKI, TRUSTX_E_INVALID_ARG,
+                           "request has an empty subject; make a request with at least CN");
+    }
     *out = req;
     return TRUSTX_OK;
 }

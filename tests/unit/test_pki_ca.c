@@ -119,11 +119,15 @@ static void leaf_checked_by_openssl(void **state)
     test_key k;
     trustx_pki_cert *leaf;
     char *out, *ca_ski, *leaf_aki, *leaf_ski;
+    char text[1024];
     int status = -1;
 
     test_key_new(&k, TRUSTX_CURVE_P256);
-    leaf = issue_for(ca, &k, "/CN=dev-42/O=Acme/C=DE", NULL);
+    leaf = issue_for(ca, &k, "/CN=Ger\xC3\xA4t-42/O=Acme/C=DE", NULL);
     test_save_cert_pem(leaf, leaf_pem);
+    assert_int_equal(trustx_pki_cert_describe(leaf, text, sizeof(text)), TRUSTX_OK);
+    assert_non_null(strstr(text, "subject: CN=Ger\xC3\xA4t-42, O=Acme, C=DE\n"));
+    assert_non_null(strstr(text, "issuer: CN=trustx test root, O=trustx\n"));
 
     out = test_capture(&status, "openssl verify -CAfile %s -purpose sslclient %s", ca_pem,
                        leaf_pem);
@@ -134,7 +138,7 @@ static void leaf_checked_by_openssl(void **state)
     out = test_capture(&status, "openssl x509 -noout -text -in %s", leaf_pem);
     assert_int_equal(status, 0);
     assert_non_null(strstr(out, "Version: 3 (0x2)"));
-    assert_non_null(strstr(out, "Subject: CN = dev-42, O = Acme, C = DE"));
+    assert_non_null(strstr(out, "Subject: CN = Ger\\C3\\A4t-42, O = Acme, C = DE"));
     assert_non_null(strstr(out, "Issuer: CN = trustx test root, O = trustx"));
     assert_non_null(strstr(out, "X509v3 Basic Constraints: critical\n                CA:FALSE"));
     assert_non_null(strstr(out, "X509v3 Key Usage: critical\n                Digital Signature\n"));
@@ -272,6 +276,8 @@ static void issue_rejects_expired_ca(void **state)
 
 static void issue_rejects_bad_request(void **state)
 {
+    const char *key_path = test_path(tmpdir, "empty-subject.key");
+    const char *csr_path = test_path(tmpdir, "empty-subject.csr");
     trustx_pki_ca *ca = load_demo_ca();
     trustx_pki_cert *leaf = NULL;
     test_key k;
@@ -285,6 +291,17 @@ static void issue_rejects_bad_request(void **state)
                        "self-signature does not verify");
     assert_failed_with(trustx_pki_ca_issue(ca, (const uint8_t *)"hello", 5, NULL, &leaf),
                        TRUSTX_E_INVALID_ARG, "does not parse");
+    assert_null(leaf);
+    free(csr);
+
+    /* A request with an empty subject, made by the openssl tool from the same key. */
+    test_key_save(&k, key_path);
+    assert_int_equal(test_run("openssl req -new -key %s -subj / -out %s 2>/dev/null", key_path,
+                              csr_path),
+                     0);
+    assert_int_equal(trustx_pki_file_read(csr_path, 65536, &csr, &csr_len), TRUSTX_OK);
+    assert_failed_with(trustx_pki_ca_issue(ca, csr, csr_len, NULL, &leaf), TRUSTX_E_INVALID_ARG,
+                       "empty subject");
     assert_null(leaf);
 
     free(csr);
