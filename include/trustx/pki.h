@@ -176,6 +176,24 @@ trustx_rc trustx_pki_verify_digest(trustx_curve curve, const uint8_t *pub, size_
                                    const uint8_t *digest, size_t digest_len,
                                    const uint8_t *sig, size_t sig_len);
 
+/*
+ * Recovers the public key that made two ECDSA signatures (DER) over two
+ * different digests of digest_len bytes each. The chip exports a key pair's
+ * public key only when it generates it; this recovers it later from two
+ * signatures the chip makes. pub receives the uncompressed point (cap MUST be
+ * at least trustx_pki_point_len(curve)). TRUSTX_E_VERIFY when the signatures
+ * do not come from one key.
+ */
+trustx_rc trustx_pki_recover_public_key(trustx_curve curve, const uint8_t *digest1,
+                                        const uint8_t *sig1, size_t sig1_len,
+                                        const uint8_t *digest2, const uint8_t *sig2,
+                                        size_t sig2_len, size_t digest_len, uint8_t *pub,
+                                        size_t cap, size_t *pub_len);
+
+/* Encodes a point as a PEM SubjectPublicKeyInfo ("PUBLIC KEY"); *pem is malloc'd and NUL-terminated. */
+trustx_rc trustx_pki_public_key_pem(trustx_curve curve, const uint8_t *pub, size_t pub_len,
+                                    char **pem, size_t *pem_len);
+
 /* ---- Certificate signing requests (PKCS#10) ---- */
 
 /*
