@@ -211,8 +211,10 @@ static sim_link_event receive_data(sim_link *link, const uint8_t *frame, size_t 
      * because it carries that acknowledgement too.
      */
     if (frnr != next_number(link->rx_frnr)) {
-        set_control(link, FCTR_SEQ_ACK, link->rx_frnr, now_ns);
-        link->out_read = 0;
+        if (link->out_valid && !link->out_lost)
+            link->out_read = 0;
+        else
+            set_control(link, FCTR_SEQ_ACK, link->rx_frnr, now_ns);
         return SIM_LINK_ACCEPTED;
     }
 
