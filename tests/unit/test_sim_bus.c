@@ -1237,6 +1237,114 @@ static void fault_power_loss_in_command(void **state)
     sim_chip_free(chip);
 }
 
+/* ---- random traffic ---- */
+
+static uint64_t test_rng_next(uint64_t *state)
+{
+    *state = *state * 6364136223846793005u + 1442695040888963407u;
+    return *state >> 33;
+}
+
+/* Checks what I2C_STATE and DATA present; frames must be intact unless flips are injected. */
+static void check_presented(sim_chip *chip, int frames_intact)
+{
+    uint8_t st[4];
+    uint8_t frame[FRAME_CAP];
+    size_t len;
+
+    if (sim_chip_i2c_write(chip, ADDR, (const uint8_t *)"\x82", 1) != SIM_BUS_ACK ||
+        sim_chip_i2c_read(chip, ADDR, st, 4) != SIM_BUS_ACK)
+        return;
+    len = ((size_t)st[2] << 8) | st[3];
+    assert_int_equal(st[0] & 0x08, 0x08);
+    assert_int_equal(st[0] & 0x37, 0);
+    assert_int_equal(st[1], 0);
+    if ((st[0] & 0x40) == 0) {
+        assert_int_equal(len, 0);
+        return;
+    }
+    assert_true(len >= 5 && len <= 0x115);
+    if (sim_chip_i2c_write(chip, ADDR, (const uint8_t *)"\x80", 1) != SIM_BUS_ACK ||
+        sim_chip_i2c_read(chip, ADDR, frame, len) != SIM_BUS_ACK)
+        return;
+    if (frames_intact) {
+        assert_true(fcs_ok(frame, len));
+        assert_int_equal(((size_t)frame[1] << 8) | frame[2], len - 5);
+    }
+}
+
+/* One random host action: a valid or garbled frame, a register write, a wait or a check. */
+static void random_action(sim_chip *chip, uint64_t *rng, int frames_intact)
+{
+    static const uint8_t regs[] = {0x81, 0x82, 0x84, 0x85, 0x86, 0x88, 0x89, 0x90};
+    uint8_t buf[FRAME_CAP + 1] = {0x80};
+    uint8_t packet[FRAME_CAP];
+    size_t n;
+
+    switch (test_rng_next(rng) % 7) {
+    case 0:
+        /* A well-formed data frame with any numbers, chaining and a short APDU. */
+        n = 1 + test_rng_next(rng) % 40;
+        for (size_t i = 0; i < n; i++)
+            packet[i] = (uint8_t)test_rng_next(rng);
+        packet[0] = test_rng_next(rng) % 2 ? 0x00 : (uint8_t)(test_rng_next(rng) % 8);
+        if (n >= 5)
+            memcpy(packet + 1, "\x01\x00\x00", 3);
+        n = make_frame(buf + 1, (uint8_t)(test_rng_next(rng) % 16), packet, n);
+        sim_chip_i2c_write(chip, ADDR, buf, n + 1);
+        break;
+    case 1:
+        /* A control frame: ACK, NAK or re-sync. */
+        n = make_frame(buf + 1, (uint8_t)(0x80 | (test_rng_next(rng) % 3) << 5 |
+                                          test_rng_next(rng) % 4),
+                       NULL, 0);
+        sim_chip_i2c_write(chip, ADDR, buf, n + 1);
+        break;
+    case 6:
+        n = test_rng_next(rng) % (FRAME_CAP - 1);
+        for (size_t i = 1; i <= n; i++)
+            buf[i] = (uint8_t)test_rng_next(rng);
+        sim_chip_i2c_write(chip, ADDR, buf, n + 1);
+        break;
+    case 2:
+        if (test_rng_next(rng) % 4 != 0)
+            break;
+        buf[0] = regs[test_rng_next(rng) % sizeof(regs)];
+        buf[1] = (uint8_t)test_rng_next(rng);
+        buf[2] = (uint8_t)test_rng_next(rng);
+        sim_chip_i2c_write(chip, ADDR, buf, 1 + test_rng_next(rng) % 3);
+        break;
+    case 3:
+        sim_chip_advance(chip, test_rng_next(rng) % 20000);
+        break;
+    default:
+        check_presented(chip, frames_intact);
+        break;
+    }
+}
+
+static void random_traffic_keeps_invariants(void **state)
+{
+    static const char *const specs[] = {
+        NULL,
+        "flip=0.05,nackburst=2,nackevery=7,lose=3,resetcmd=5,seed=9",
+    };
+
+    for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++) {
+        sim_chip *chip = new_chip(specs[k]);
+        const sim_time_stats *s = sim_chip_stats(chip);
+        uint64_t rng = 12345 + k;
+
+        if (specs[k] == NULL)
+            open_application(chip);
+        for (int step = 0; step < 20000; step++) {
+            random_action(chip, &rng, specs[k] == NULL);
+            assert_true(sim_chip_now_us(chip) - stats_sum(s) <= 3);
+        }
+        sim_chip_free(chip);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1273,6 +1381,7 @@ int main(void)
         cmocka_unit_test(fault_lose_response),
         cmocka_unit_test(fault_never_ready),
         cmocka_unit_test(fault_power_loss_in_command),
+        cmocka_unit_test(random_traffic_keeps_invariants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
