@@ -22,7 +22,7 @@ static void print_help(FILE *out)
             "  -h, --help  show this help\n");
 }
 
-/* Removes an existing state file unless another process holds it open. */
+/* Removes an existing state file unless another process has it open. */
 static int remove_existing(const cli_ctx *ctx, const char *path)
 {
     sim_app *app = NULL;

@@ -158,7 +158,7 @@ static void install_signal_handlers(void)
 {
     struct sigaction sa;
 
-    /* No SA_RESTART: a blocked poll returns at once and the server sees the flag. */
+    /* No SA_RESTART, so a blocked poll returns at once and the server checks the flag. */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);

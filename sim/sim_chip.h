@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Chip side, bus model: the I2C slave with the IFX I2C registers, the chip's
- * own data link and network layers (written for the chip's role, sharing no
- * code with the host stack apart from the CRC), a virtual clock, and fault
- * injection. It drives a sim_app for the commands.
+ * own data link and network layers, a virtual clock and fault injection. The
+ * layers are written for the chip's role and share only the CRC with the host
+ * stack. The bus model runs the commands on a sim_app.
+ *
+ * Timing constants (sim_timing.h): 9 bit times per byte at the master's
+ * clock, address byte included; 50 us guard time after every STOP; the
+ * control ACK readable 100 us after a data frame is accepted; an
+ * unacknowledged chip frame presented again after 10 ms; start-up after a
+ * reset 10 ms, or 12 ms when the reset cut a command.
  */
 #ifndef TRUSTX_SIM_CHIP_H
 #define TRUSTX_SIM_CHIP_H
@@ -15,9 +21,9 @@
 #include "trustx/error.h"
 
 /*
- * Injected faults. Counters run over the chip object's lifetime (resets do
- * not restart them), so a run with the same seed and the same bus traffic
- * sees the same faults.
+ * Injected faults. Counters run over the chip object's lifetime and resets
+ * do not restart them, so the same seed and the same bus traffic give the
+ * same faults.
  */
 typedef struct sim_faults {
     double flip_rate;          /* probability that a frame is corrupted, each direction:
@@ -75,7 +81,7 @@ typedef struct sim_time_stats {
 
 typedef struct sim_chip sim_chip;
 
-/* Status of one I2C transaction as the master sees it. */
+/* Status of one I2C transaction on the master's side. */
 typedef enum sim_bus_status { SIM_BUS_ACK = 0, SIM_BUS_NACK = 1 } sim_bus_status;
 
 /*

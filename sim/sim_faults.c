@@ -12,7 +12,7 @@
 
 #define FAULT_KEYS "flip=RATE, nackburst=N, nackevery=K, lose=N, neverready, resetcmd=N, seed=S"
 
-/* Longest fault list accepted; a real one is a few dozen characters. */
+/* Maximum length of a fault list, far above the few dozen characters a real one has. */
 #define FAULT_SPEC_MAX 512
 
 void sim_rng_seed(sim_rng *rng, uint64_t seed)

@@ -148,8 +148,9 @@ static sim_link_event restart_response(sim_link *link, uint64_t now_ns)
 
 /*
  * Network layer. First and middle fragments must fill a whole packet of the
- * negotiated size; a last fragment carries at least one APDU byte; a chain
- * may only start when none is open. Violations are answered with packet 07.
+ * negotiated size, and a last fragment carries at least one APDU byte. A
+ * chain may only start when none is open. The chip replies to a violation
+ * with the chain error packet 07.
  */
 static sim_link_event receive_packet(sim_link *link, const uint8_t *packet, size_t n,
                                      size_t frame_max, uint64_t now_ns)

@@ -285,7 +285,7 @@ static client_read read_exact(int fd, uint8_t *buf, size_t n, const volatile sig
     return CLIENT_DATA;
 }
 
-/* Reads and drops n bytes of a request that is answered with status 2. */
+/* Reads and drops the n data bytes of a request that gets status 2. */
 static client_read discard(int fd, size_t n, const volatile sig_atomic_t *stop)
 {
     uint8_t sink[256];

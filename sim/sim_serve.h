@@ -51,8 +51,9 @@ trustx_rc sim_serve_parse_tcp(const char *text, uint16_t *port);
 
 /*
  * Creates the listening socket of cfg (exactly one of socket_path and tcp).
- * A stale unix socket file left by a dead server is replaced; a live one
- * (TRUSTX_E_BUSY) or any other file at that path (TRUSTX_E_IO) is not.
+ * A stale unix socket file left by a dead server is replaced. A socket with
+ * a live server behind it fails with TRUSTX_E_BUSY, and any other file at
+ * that path with TRUSTX_E_IO.
  */
 trustx_rc sim_serve_listen(const sim_serve_config *cfg, sim_server **out);
 
@@ -62,9 +63,9 @@ unsigned sim_serve_port(const sim_server *server);
 /*
  * Serves clients one at a time on chip until *stop becomes nonzero (checked
  * at least every SIM_SERVE_POLL_MS), or after the first client with
- * cfg->once. A client that sends a request with an unknown op is answered
- * with status 2 and disconnected, because the rest of its stream cannot be
- * framed; other bad requests get status 2 and the connection stays open.
+ * cfg->once. A request with an unknown op gets status 2 and the server
+ * closes the connection, because the rest of the stream cannot be framed.
+ * Other bad requests get status 2 and the connection stays open.
  * Returns TRUSTX_OK on a requested stop, TRUSTX_E_IO if accept fails.
  */
 trustx_rc sim_serve_run(sim_server *server, sim_chip *chip, const volatile sig_atomic_t *stop);
@@ -77,7 +78,7 @@ void sim_serve_close(sim_server *server);
 
 /*
  * Executes one decoded request on chip and writes the reply into reply
- * (room for SIM_SERVE_REPLY_HEADER + SIM_SERVE_MAX_LEN bytes). data holds
+ * (room for SIM_SERVE_REPLY_HEADER + SIM_SERVE_MAX_LEN bytes). data contains
  * len bytes for 'W' and 'S' and is ignored for 'R'. Returns the reply
  * length. Unknown ops, addresses above 0x7F, lengths above
  * SIM_SERVE_MAX_LEN and 'S' with len != 4 get status 2.

@@ -47,9 +47,9 @@ typedef enum sim_time_kind {
 
 /*
  * The virtual clock. chip_from_ns..chip_until_ns is the window in which the
- * chip is executing a command or starting up; any time inside it counts as
- * chip time whatever the host did, so that the chip buckets add up to the
- * time the chip needed.
+ * chip executes a command or starts up. Any time inside it counts as chip
+ * time whatever the host did, so the chip bucket adds up to the time the
+ * chip needed.
  */
 typedef struct sim_clock {
     uint64_t now_ns;
@@ -61,7 +61,7 @@ typedef struct sim_clock {
     uint64_t wait_ns;
 } sim_clock;
 
-/* Advances the clock by ns and assigns the time to kind or, inside the chip window, to chip time. */
+/* Advances the clock by ns, counting the time as kind, or as chip time inside the chip window. */
 void sim_clock_spend(sim_clock *clock, uint64_t ns, sim_time_kind kind);
 
 /* Sets the chip window; time already spent is not reassigned. */

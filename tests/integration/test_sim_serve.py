@@ -208,7 +208,8 @@ def test_crc_known_answers():
 
 def test_cli_version_and_help():
     result = run(["--version"])
-    assert result.returncode == 0 and result.stdout.startswith("trustx-sim "), result
+    assert result.returncode == 0, result
+    assert result.stdout.startswith("trustx-sim "), result.stdout
     for command in ([], ["init"], ["serve"], ["show"]):
         result = run(command + ["--help"])
         assert result.returncode == 0, result
@@ -259,7 +260,8 @@ def test_cli_init_and_show():
     assert result.returncode == 0, result
 
     result = run(["show", state])
-    assert result.returncode == 0 and result.stdout.strip(), result
+    assert result.returncode == 0, result
+    assert result.stdout.strip(), result
     result = run(["show", state, "--json"])
     assert result.returncode == 0, result
     json.loads(result.stdout)

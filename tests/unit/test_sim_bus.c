@@ -385,7 +385,7 @@ static void soft_reset_restarts_chip(void **state)
     write_hex(chip, "81 00 40");
     write_hex(chip, "88 00 00");
 
-    /* Start-up: NACK for 10 ms, then the chip answers with defaults. */
+    /* Start-up: NACK for 10 ms, then the registers read their defaults. */
     assert_int_equal(sim_chip_i2c_write(chip, ADDR, &reg, 1), SIM_BUS_NACK);
     sim_chip_advance(chip, 9000);
     assert_int_equal(sim_chip_i2c_write(chip, ADDR, &reg, 1), SIM_BUS_NACK);
@@ -509,7 +509,7 @@ static void exchange_chained(void **state)
     memcpy(resp + 4, payload, sizeof(payload));
     open_application(chip);
 
-    /* Host frame 1: first fragment, 271 APDU bytes; the chip answers with a control ACK only. */
+    /* Host frame 1: first fragment, 271 APDU bytes. The chip sends a control ACK only. */
     len = make_data_frame(frame, 0x04, 0x01, apdu, 271);
     assert_int_equal(len, 277);
     assert_memory_equal(frame, "\x04\x01\x10\x01\x02\x40\x01\x30\xF1\xE0\x00\x00\x00\x01", 14);
@@ -568,7 +568,10 @@ static void send_chained(sim_chip *chip, const uint8_t *apdu, size_t n, size_t f
 
     while (off < n) {
         chunk = n - off > per ? per : n - off;
-        pctr = off == 0 ? (chunk == n ? 0x00 : 0x01) : (off + chunk < n ? 0x02 : 0x04);
+        if (off == 0)
+            pctr = chunk == n ? 0x00 : 0x01;
+        else
+            pctr = off + chunk < n ? 0x02 : 0x04;
         send_frame(chip, frame,
                    make_data_frame(frame, (uint8_t)((*frnr << 2) | ack), pctr, apdu + off, chunk));
         off += chunk;
@@ -1094,7 +1097,7 @@ static void fault_flip_both_directions(void **state)
     sim_chip_free(chip);
 }
 
-/* Runs a fixed exchange and records every byte the host sees. */
+/* Runs a fixed exchange and records every byte the host reads. */
 static size_t flip_transcript(const char *spec, uint8_t *out, size_t cap)
 {
     sim_chip *chip = new_chip(spec);
