@@ -39,9 +39,9 @@ typedef struct sim_faults {
                                   accepts frames but never answers (I2C_STATE 88 00 00 00);
                                   resets do not cure it */
     unsigned reset_in_command; /* the N-th command is cut by a power loss; 0 = never. The cut
-                                  comes halfway through its execution time; the chip then
-                                  starts up again (SIM_STARTUP_NVM_US) with the application
-                                  closed and the data link counters reset */
+                                  comes halfway through its execution time. The chip then
+                                  starts up again (12 ms) with the application closed and
+                                  the data link counters reset */
     uint64_t seed;             /* random seed for reproducible runs (default 1) */
 } sim_faults;
 
@@ -65,7 +65,7 @@ trustx_rc sim_faults_parse(const char *spec, sim_faults *out);
 typedef struct sim_time_stats {
     uint64_t bus_us;           /* transactions on the bus outside chip time: 9 bit times per
                                   byte, address byte included, at the master's clock */
-    uint64_t guard_us;         /* the first SIM_GUARD_TIME_US after each STOP outside chip time,
+    uint64_t guard_us;         /* the first 50 us after each STOP outside chip time,
                                   whether the host waited them or the chip enforced them */
     uint64_t exec_us;          /* chip time: command execution (sim_app_execute's exec_us) and
                                   start-up after a reset, whatever the host did meanwhile */
@@ -129,7 +129,7 @@ uint64_t sim_chip_now_us(const sim_chip *chip);
 /*
  * Power-cycles the chip (cold reset): closes the application, resets the
  * data link and the registers (BASE_ADDR and I2C_MODE return to their
- * persistent values) and NACKs for SIM_STARTUP_US.
+ * persistent values) and NACKs for 10 ms of start-up.
  */
 void sim_chip_power_cycle(sim_chip *chip);
 

@@ -9,6 +9,7 @@ bad requests (status 2), several clients in a row and clean shutdown.
 """
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -172,8 +173,8 @@ def start_server(args) -> tuple:
     return proc, line
 
 
-def stop_server(proc) -> int:
-    proc.send_signal(signal.SIGTERM)
+def stop_server(proc, sig=signal.SIGTERM) -> int:
+    proc.send_signal(sig)
     code = proc.wait(timeout=60)
     proc.stdout.close()
     proc.stderr.close()
@@ -310,6 +311,9 @@ def test_unix_socket_clients_in_turn():
         fourth.resync()
         assert exercise_chip(fourth) == uid
         fourth.close()
+
+        check_clients_wait_their_turn(sock_path)
+        check_socket_path_guards(sock_path)
     finally:
         code = stop_server(proc)
     assert code == 0, code
@@ -329,6 +333,38 @@ def check_bad_requests(sock_path: str):
     assert client.request(b"X", ADDR, 0) == (2, b"")
     assert client.sock.recv(1) == b""
     client.close()
+
+
+def check_clients_wait_their_turn(sock_path: str):
+    first = connect_unix(sock_path)
+    second = connect_unix(sock_path)
+    second.sock.sendall(b"R\x30\x00\x00")
+
+    # The server is busy with the first client, so nothing comes back to the second.
+    assert first.request(b"R", ADDR, 0) == (0, b"")
+    readable, _, _ = select.select([second.sock], [], [], 0.2)
+    assert readable == [], "second client served while the first was connected"
+
+    first.close()
+    assert second.recv_exact(3) == b"\x00\x00\x00"
+    second.close()
+
+
+def check_socket_path_guards(sock_path: str):
+    # A second server on a live socket must not take it over.
+    other_state = state_path("other.state")
+    result = run(["serve", other_state, "--socket", sock_path])
+    assert result.returncode == 2, result
+    assert "another server" in result.stderr, result.stderr
+
+    # A path that is not a socket is never removed.
+    plain = os.path.join(TMP, "plain-file")
+    with open(plain, "w") as f:
+        f.write("keep me\n")
+    result = run(["serve", other_state, "--socket", plain])
+    assert result.returncode == 2, result
+    with open(plain) as f:
+        assert f.read() == "keep me\n"
 
 
 def test_tcp_ephemeral_port_once():
@@ -364,7 +400,7 @@ def test_faults_reach_the_chip():
         statuses = [client.write(b"") for _ in range(12)]
         client.close()
     finally:
-        code = stop_server(proc)
+        code = stop_server(proc, signal.SIGINT)
     assert statuses == [0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0], statuses
     assert code == 0, code
 
