@@ -721,12 +721,16 @@ static void data_write_while_busy_nacked(void **state)
 {
     sim_chip *chip = new_chip(NULL);
     uint8_t frame[FRAME_CAP + 1] = {0x80};
-    size_t len = hex(open_application_frame, frame + 1, FRAME_CAP);
+    size_t len = hex("04 00 0B 00 01 00 00 06 E0 C2 00 00 00 64 F0 9F", frame + 1, FRAME_CAP);
 
+    open_application(chip);
     write_ok(chip, frame, len + 1);
     assert_int_equal(sim_chip_i2c_write(chip, ADDR, frame, len + 1), SIM_BUS_NACK);
-    expect_frame(chip, 0xC8, "80 00 00 0C EC");
-    assert_int_equal(sim_chip_stats(chip)->commands, 1);
+    expect_frame(chip, 0xC8, "81 00 00 56 30");
+    assert_int_equal(sim_chip_stats(chip)->commands, 2);
+
+    /* Register writes other than DATA are still served. */
+    write_hex(chip, "81 01 15");
     sim_chip_free(chip);
 }
 
@@ -968,7 +972,9 @@ static void time_exec_overlaps_waiting(void **state)
     uint64_t before_guard;
 
     sim_chip_set_speed(chip, 1000);
-    send_hex(chip, open_application_frame);
+    open_application(chip);
+    sim_chip_advance(chip, 1000);
+    send_hex(chip, "04 00 0B 00 01 00 00 06 E0 C2 00 00 00 64 F0 9F");
     t0 = sim_chip_now_us(chip);
     before_exec = s->exec_us;
     before_bus = s->bus_us;
