@@ -287,8 +287,8 @@ void sim_app_pending_start(sim_app *app, const sim_object *obj, const uint8_t *b
 /*
  * A torn write keeps the first half of the programmed bytes and the old
  * content in the second half. The used size was updated at the start of the
- * write, so it already has the new value, and the write counter includes the
- * interrupted write. NOTE: how a real Trust X orders its NVM updates is not
+ * write, so it already has the new value (bytes past it read as zero), and
+ * the write counter includes the interrupted write. NOTE: how a real Trust X orders its NVM updates is not
  * documented; it may also roll the whole write back.
  */
 void sim_app_power_loss(sim_app *app)
@@ -305,6 +305,7 @@ void sim_app_power_loss(sim_app *app)
         half = pending->len / 2u;
         memcpy(obj->data + pending->start + half, pending->before + pending->start + half,
                pending->len - half);
+        memset(obj->data + obj->used, 0, obj->def->max_size - obj->used);
         pending->active = 0;
         trustx_log(TRUSTX_LOG_INFO, LOG_COMPONENT,
                    "power loss tore the write to 0x%04X (%zu of %u bytes programmed)",
