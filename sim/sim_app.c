@@ -288,8 +288,8 @@ void sim_app_pending_start(sim_app *app, const sim_object *obj, const uint8_t *b
  * A torn write keeps the first half of the programmed bytes and the old
  * content in the second half. The used size was updated at the start of the
  * write, so it already has the new value (bytes past it read as zero), and
- * the write counter includes the interrupted write. NOTE: how a real Trust X orders its NVM updates is not
- * documented; it may also roll the whole write back.
+ * the write counter includes the interrupted write. NOTE: how a real Trust X
+ * orders its NVM updates is not documented, and it may roll the write back.
  */
 void sim_app_power_loss(sim_app *app)
 {

@@ -219,8 +219,8 @@ static uint8_t key_usage(const sim_object *obj)
 
 /*
  * The key object's execute condition (D3) and key usage (Sign or Auth) are
- * checked. NOTE: an empty key slot answers 0x0B and a key without Sign/Auth
- * usage 0x24; the codes a real Trust X uses there are not documented.
+ * checked. NOTE: an empty key slot fails with 0x0B and a key without Sign or
+ * Auth usage with 0x24. No Trust X source documents the codes for these cases.
  */
 uint8_t sim_cmd_calc_sign(sim_app *app, const sim_apdu *apdu, sim_reply *reply)
 {
@@ -428,7 +428,7 @@ static uint8_t hash_step(sim_app *app, unsigned sequence, const uint8_t *data, s
 /*
  * SHA-256 over data sent in the command or read from an object, in one go
  * (start&final) or in steps. NOTE: context export and import (tags 0x06 and
- * 0x07) are not implemented and answer 0x05, because the chip's 130-byte
+ * 0x07) are not implemented and fail with 0x05, because the chip's 130-byte
  * context format is not documented.
  */
 uint8_t sim_cmd_calc_hash(sim_app *app, const sim_apdu *apdu, sim_reply *reply)

@@ -70,9 +70,9 @@ static uint8_t get_metadata(sim_app *app, const sim_apdu *apdu, sim_reply *reply
 }
 
 /*
- * Offset at or past the used size fails with 0x08 (hosts end chunked reads on
- * it); a longer Length is cut to the used size and to the comms buffer.
- * 0xF1C2 and 0xE0C5 are produced from volatile state, and reading 0xF1C2
+ * An offset at or past the used size fails with 0x08, which hosts use to end
+ * a chunked read. A longer Length is cut to the used size and to the comms
+ * buffer. 0xF1C2 and 0xE0C5 come from volatile state, and reading 0xF1C2
  * clears the last error.
  */
 uint8_t sim_cmd_get_data_object(sim_app *app, const sim_apdu *apdu, sim_reply *reply)
@@ -197,10 +197,12 @@ static uint8_t write_data(sim_app *app, sim_object *obj, const sim_apdu *apdu,
     else
         used = end > obj->used ? end : obj->used;
     /* The erase also programs the old content beyond the new end. */
-    start = erase ? 0 : offset;
-    programmed = erase ? (end > obj->used ? end : obj->used) : len;
-    if (erase && obj->def->kind == SIM_OBJ_SYSTEM)
-        programmed = max;
+    start = offset;
+    programmed = len;
+    if (erase) {
+        start = 0;
+        programmed = end > obj->used ? end : obj->used;
+    }
 
     memcpy(obj->data, content, max);
     sim_object_set_used(obj, (uint16_t)used);

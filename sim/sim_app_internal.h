@@ -86,7 +86,7 @@ typedef enum sim_obj_kind {
     SIM_OBJ_SESSION   /* volatile session context holding a key; lost on reset */
 } sim_obj_kind;
 
-/* One row of the object table: what a delivered chip holds. */
+/* One row of the object table: an object as a delivered chip has it. */
 typedef struct sim_obj_def {
     uint16_t oid;
     sim_obj_kind kind;
@@ -112,7 +112,7 @@ typedef struct sim_object {
 
 /*
  * The data object write that the chip is still executing in virtual time.
- * It is kept until the next command, a reset, or a tick past done_us; a power
+ * It is kept until the next command, a reset, or a tick past done_us. A power
  * loss before then tears the object (see sim_app_power_loss()).
  */
 typedef struct sim_pending_write {
@@ -262,12 +262,12 @@ size_t sim_key_public_bitstring(const EVP_PKEY *key, uint8_t *out, size_t cap);
 /* Writes the private key as a DER OCTET STRING 04 LL d; returns its length or 0. */
 size_t sim_key_private_octets(const EVP_PKEY *key, uint8_t *out, size_t cap);
 
-/* Builds a public key from a BIT STRING as sim_key_public_bitstring() writes it; NULL if invalid. */
+/* Builds a public key from a BIT STRING in sim_key_public_bitstring() form; NULL if invalid. */
 EVP_PKEY *sim_key_from_bitstring(uint8_t curve, const uint8_t *bits, size_t len);
 
 /*
  * Signs a digest with ECDSA and writes r and s as two minimal DER INTEGERs
- * without a SEQUENCE header; returns their length or 0 on failure.
+ * without a SEQUENCE header. Returns their length, or 0 on failure.
  */
 size_t sim_key_sign(EVP_PKEY *key, const uint8_t *digest, size_t digest_len, uint8_t *out,
                     size_t cap);
@@ -284,7 +284,7 @@ EVP_PKEY *sim_key_from_pem(const char *pem);
 
 /* ---- factory state (sim_factory.c) ---- */
 
-/* Creates the state of a delivered chip: UID, defaults, vendor CA, E0F0 key and E0E0 certificate. */
+/* Creates a delivered chip: UID, defaults, vendor CA, E0F0 key and E0E0 certificate. */
 trustx_rc sim_factory_init(sim_app *app);
 
 /* ---- persistence (sim_state.c) ---- */

@@ -22,10 +22,10 @@
 #define CERT_NOT_AFTER "99991231235959Z"  /* RFC 5280: no well-defined expiration date */
 
 /*
- * UID fields that are the same on every chip of the product, taken from a
- * Trust X UID printed by a real chip: CIM id CD, platform id 16, model id 33,
- * ROM mask 6B01, chip type 001C00010000, firmware id 80101071, build 1118
- * (FW 1.40.1118). Batch number and wafer coordinates are random per chip.
+ * UID fields that are the same on every chip of the product. They are taken
+ * from the UID of a real Trust X with FW 1.40.1118: CIM id CD, platform id
+ * 16, model id 33, ROM mask 6B01, chip type 001C00010000, firmware id
+ * 80101071, build 1118. Batch number and wafer coordinates are random.
  */
 static const uint8_t uid_head[11] = {0xCD, 0x16, 0x33, 0x6B, 0x01, 0x00,
                                      0x1C, 0x00, 0x01, 0x00, 0x00};
@@ -196,14 +196,14 @@ trustx_rc sim_factory_init(sim_app *app)
         device_cert = issue_cert(device_key, device_cn, ca_cert, ca_key, 0);
     if (device_cert == NULL) {
         rc = trustx_fail(TRUSTX_LAYER_SIM, TRUSTX_E_CRYPTO,
-                         "cannot create the vendor CA or the device certificate");
+                         "failed to create the vendor CA or the device certificate");
         goto out;
     }
 
     app->ca_cert_pem = cert_to_pem(ca_cert);
     app->ca_key_pem = sim_key_to_pem(ca_key);
     if (app->ca_cert_pem == NULL || app->ca_key_pem == NULL) {
-        rc = trustx_fail(TRUSTX_LAYER_SIM, TRUSTX_E_CRYPTO, "cannot encode the vendor CA");
+        rc = trustx_fail(TRUSTX_LAYER_SIM, TRUSTX_E_CRYPTO, "failed to encode the vendor CA");
         goto out;
     }
     rc = store_tagged_cert(app, device_cert);

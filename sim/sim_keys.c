@@ -286,7 +286,7 @@ out:
     return pem;
 }
 
-/* Refuses encrypted keys instead of prompting for a password. */
+/* Rejects encrypted keys instead of prompting for a password. */
 static int no_password(char *buf, int size, int rwflag, void *user)
 {
     (void)buf;

@@ -207,6 +207,24 @@ const char *sim_lcs_name(uint8_t lcs)
     }
 }
 
+static const char *ac_state_name(uint8_t id)
+{
+    if (id == AC_LCSG)
+        return "LcsG";
+    if (id == AC_LCSA)
+        return "LcsA";
+    return "LcsO";
+}
+
+static const char *ac_comparison_text(uint8_t comparison)
+{
+    if (comparison == AC_EQ)
+        return "==";
+    if (comparison == AC_GT)
+        return ">";
+    return "<";
+}
+
 /* Appends text to buf at *used, counting what does not fit (like snprintf). */
 static void put_text(char *buf, size_t cap, size_t *used, const char *text)
 {
@@ -242,8 +260,8 @@ size_t sim_ac_format(const uint8_t *ac, size_t len, char *buf, size_t cap)
     }
 
     for (size_t pos = 0; pos < len; pos += AC_TERM_LEN + 1) {
-        const char *id = ac[pos] == AC_LCSG ? "LcsG" : ac[pos] == AC_LCSA ? "LcsA" : "LcsO";
-        const char *cmp = ac[pos + 1] == AC_EQ ? "==" : ac[pos + 1] == AC_GT ? ">" : "<";
+        const char *id = ac_state_name(ac[pos]);
+        const char *cmp = ac_comparison_text(ac[pos + 1]);
         const char *name = sim_lcs_name(ac[pos + 2]);
         char value[8];
 
@@ -275,7 +293,7 @@ static uint8_t check_tag_format(const sim_object *obj, uint8_t tag, const uint8_
     case SIM_TAG_MAX_SIZE:
     case SIM_TAG_USED_SIZE:
     case SIM_TAG_ALGORITHM:
-        return 0; /* well-formed or not, these are refused as read-only */
+        return 0; /* well-formed or not, these read-only tags are rejected later */
     case SIM_TAG_CHANGE:
     case SIM_TAG_READ:
     case SIM_TAG_EXECUTE:
@@ -295,7 +313,8 @@ static uint8_t check_tag_format(const sim_object *obj, uint8_t tag, const uint8_
  * where the object has one; max size, used size and algorithm are set by the
  * chip alone; the access conditions and the key usage are frozen once LcsO has
  * reached operational. The object's data change condition (D0) does not gate
- * metadata writes.
+ * metadata writes: on a Trust X, metadata stayed writable after D0 was set to
+ * NEV.
  */
 static uint8_t check_tag_allowed(const sim_object *obj, uint8_t tag, const uint8_t *value)
 {

@@ -220,7 +220,7 @@ trustx_rc sim_object_set_key(sim_object *obj, EVP_PKEY *key, uint8_t curve)
         if (pem == NULL) {
             EVP_PKEY_free(key);
             return trustx_fail(TRUSTX_LAYER_SIM, TRUSTX_E_CRYPTO,
-                               "cannot encode the key of object 0x%04X", obj->def->oid);
+                               "failed to encode the key of object 0x%04X", obj->def->oid);
         }
     }
 

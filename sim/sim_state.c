@@ -6,7 +6,7 @@
  *
  * File layout: {"format": "trustx-sim-state", "version": 1, "state": {...},
  * "sha256": hex of SHA-256 over the unformatted "state" member}. The state
- * holds the UID, the security event counter, the vendor CA (certificate and
+ * contains the UID, the security event counter, the vendor CA (certificate and
  * key as PEM) and one entry per non-volatile object: OID, data (hex of the
  * used bytes), metadata (hex of the tags without the 0x20 container), NVM
  * write count and, for key objects, the curve and the PKCS#8 PEM private key.
@@ -60,7 +60,9 @@ trustx_rc sim_state_lock(sim_app *app, uint32_t wait_ms)
 
     if (fd < 0)
         return trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno,
-                                 "cannot open lock file %s: %s", app->lock_path, strerror(errno));
+                                 "failed to open lock file %s: %s; check that its directory "
+                                 "exists and is writable",
+                                 app->lock_path, strerror(errno));
 
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
@@ -68,7 +70,7 @@ trustx_rc sim_state_lock(sim_app *app, uint32_t wait_ms)
         if (err != EWOULDBLOCK && err != EINTR) {
             close(fd);
             return trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, err,
-                                     "cannot lock %s: %s", app->lock_path, strerror(err));
+                                     "failed to lock %s: %s", app->lock_path, strerror(err));
         }
         if (monotonic_ms() - start >= wait_ms) {
             close(fd);
@@ -256,7 +258,7 @@ static trustx_rc write_all(int fd, const char *path, const char *text, size_t le
             continue;
         if (n < 0)
             return trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno,
-                                     "cannot write %s: %s", path, strerror(errno));
+                                     "failed to write %s: %s", path, strerror(errno));
         done += (size_t)n;
     }
     return TRUSTX_OK;
@@ -298,21 +300,22 @@ static trustx_rc write_file_atomic(const char *path, const char *text)
 
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        rc = trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno, "cannot create %s: %s",
+        rc = trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno,
+                               "failed to create %s: %s; check that its directory is writable",
                                tmp, strerror(errno));
         free(tmp);
         return rc;
     }
     rc = write_all(fd, tmp, text, strlen(text));
     if (rc == TRUSTX_OK && fsync(fd) != 0)
-        rc = trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno, "cannot sync %s: %s", tmp,
+        rc = trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno, "failed to sync %s: %s", tmp,
                                strerror(errno));
     if (close(fd) != 0 && rc == TRUSTX_OK)
-        rc = trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno, "cannot close %s: %s",
+        rc = trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno, "failed to close %s: %s",
                                tmp, strerror(errno));
     if (rc == TRUSTX_OK && rename(tmp, path) != 0)
         rc = trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, errno,
-                               "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+                               "failed to rename %s to %s: %s", tmp, path, strerror(errno));
     if (rc == TRUSTX_OK)
         sync_parent_dir(path);
     else
@@ -364,7 +367,7 @@ static trustx_rc read_file(const sim_app *app, char **out, size_t *out_len)
 
         if (fd >= 0)
             close(fd);
-        return trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, err, "cannot read %s: %s",
+        return trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, err, "failed to read %s: %s",
                                  app->path, strerror(err));
     }
     if (st.st_size <= 0 || st.st_size > STATE_FILE_MAX) {
@@ -385,7 +388,7 @@ static trustx_rc read_file(const sim_app *app, char **out, size_t *out_len)
     close(fd);
     if (text == NULL || done != (size_t)st.st_size) {
         free(text);
-        return trustx_fail(TRUSTX_LAYER_SIM, TRUSTX_E_IO, "cannot read %s completely",
+        return trustx_fail(TRUSTX_LAYER_SIM, TRUSTX_E_IO, "failed to read %s completely",
                            app->path);
     }
     text[done] = '\0';

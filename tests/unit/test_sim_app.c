@@ -476,7 +476,7 @@ static void default_metadata(void **state)
     expect_metadata(app, 0xE0F0, device_key, sizeof(device_key));
     expect_metadata(app, 0xE0F1, key, sizeof(key));
 
-    /* E0E0 is locked (LcsO op) and holds the factory certificate. */
+    /* E0E0 is locked (LcsO op) and contains the factory certificate. */
     get_metadata(app, 0xE0E0, &r);
     expect_ok(&r);
     assert_memory_equal(r.data + 2, "\xC0\x01\x07\xC4\x02\x06\xC0\xC5\x02", 9);
@@ -745,7 +745,7 @@ static void lcso_only_rises(void **state)
     assert_memory_equal(r.data + 2, to_te, 3);
 }
 
-static void locked_slot_refuses_writes(void **state)
+static void locked_slot_rejects_writes(void **state)
 {
     sim_app *app = *state;
     static const uint8_t lock[] = {0xC0, 0x01, 0x07};
@@ -1391,7 +1391,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(metadata_merge_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(metadata_write_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(lcso_only_rises, setup, teardown),
-        cmocka_unit_test_setup_teardown(locked_slot_refuses_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(locked_slot_rejects_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(complex_access_conditions, setup, teardown),
         cmocka_unit_test_setup_teardown(gen_key_pair_response_and_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(gen_key_pair_export_matches, setup, teardown),

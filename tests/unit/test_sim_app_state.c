@@ -568,7 +568,7 @@ static void power_loss_tears_write(void **state)
     assert_int_equal(sim_app_write_count(app, 0xE0E1), 1);
     sim_app_close(app);
 
-    /* The torn object is what the state file holds. */
+    /* The state file contains the torn object. */
     app = open_chip(f->path);
     assert_int_equal(get_data(app, 0xE0E1, 0, 200, &r), 0);
     assert_memory_equal(r.data, expected, sizeof(expected));
