@@ -6,10 +6,11 @@
  *
  * File layout: {"format": "trustx-sim-state", "version": 1, "state": {...},
  * "sha256": hex of SHA-256 over the unformatted "state" member}. The state
- * contains the UID, the security event counter, the vendor CA (certificate and
- * key as PEM) and one entry per non-volatile object: OID, data (hex of the
- * used bytes), metadata (hex of the tags without the 0x20 container), NVM
- * write count and, for key objects, the curve and the PKCS#8 PEM private key.
+ * contains the UID, the security event counter and the vendor CA (certificate
+ * and key as PEM). Each non-volatile object has one entry with its OID, data
+ * (hex of the used bytes), metadata (hex of the tags without the 0x20
+ * container) and NVM write count. Key objects add the curve and the PKCS#8
+ * PEM private key.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -201,13 +202,18 @@ static cJSON *object_to_json(const sim_object *obj)
 static cJSON *state_to_json(const sim_app *app)
 {
     cJSON *state = cJSON_CreateObject();
-    cJSON *ca = cJSON_AddObjectToObject(state, "vendor_ca");
-    cJSON *objects = cJSON_AddArrayToObject(state, "objects");
-    int ok = state != NULL && ca != NULL && objects != NULL &&
-             add_hex(state, "uid", app->uid, SIM_UID_LEN) &&
-             cJSON_AddNumberToObject(state, "security_event_counter", app->sec) != NULL &&
+    cJSON *ca = NULL;
+    cJSON *objects = NULL;
+    int ok = state != NULL && add_hex(state, "uid", app->uid, SIM_UID_LEN) &&
+             cJSON_AddNumberToObject(state, "security_event_counter", app->sec) != NULL;
+
+    if (ok) {
+        ca = cJSON_AddObjectToObject(state, "vendor_ca");
+        objects = cJSON_AddArrayToObject(state, "objects");
+        ok = ca != NULL && objects != NULL &&
              cJSON_AddStringToObject(ca, "certificate", app->ca_cert_pem) != NULL &&
              cJSON_AddStringToObject(ca, "private_key", app->ca_key_pem) != NULL;
+    }
 
     for (size_t i = 0; ok && i < SIM_OBJECT_COUNT; i++) {
         const sim_object *obj = &app->objects[i];
