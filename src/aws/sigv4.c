@@ -21,7 +21,7 @@
 static const char *const unsigned_headers[] = {
     "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
-    "authorization", "content-length",
+    "authorization",
 };
 
 typedef struct strbuf {
