@@ -124,6 +124,9 @@ unsigned trustx_chip_max_apdu(const trustx_chip *chip);
 /* Returns the protocol stack, for its counters. */
 trustx_ifxi2c *trustx_chip_stack(trustx_chip *chip);
 
+/* Returns the transport the chip was opened on (still owned by the chip). */
+trustx_transport *trustx_chip_transport(trustx_chip *chip);
+
 /*
  * Reads object oid from offset to its end (or cap bytes, whichever is less),
  * in chunks of (max comms buffer - 4) bytes. An empty object gives *len 0.

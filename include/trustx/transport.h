@@ -62,6 +62,7 @@ typedef struct trustx_transport {
     void *ctx;
     uint8_t addr;              /* 7-bit chip address, default 0x30 */
     unsigned speed_khz;        /* requested bus clock, default 400 */
+    struct trustx_transport *inner; /* what a decorator wraps; NULL for a backend */
 } trustx_transport;
 
 /*

@@ -2,6 +2,7 @@
 /* The transport object: an operation table, its context, and the bus address and clock. */
 #include <stdlib.h>
 
+#include "trustx/sim_transport.h"
 #include "trustx/transport.h"
 
 trustx_rc trustx_transport_new(const trustx_transport_ops *ops, void *ctx, trustx_transport **out)
@@ -63,4 +64,9 @@ uint64_t trustx_transport_now_us(trustx_transport *t)
 void trustx_transport_sleep_us(trustx_transport *t, uint32_t us)
 {
     t->ops->sleep_us(t->ctx, us);
+}
+
+trustx_transport *trustx_transport_inner(trustx_transport *t)
+{
+    return t == NULL ? NULL : t->inner;
 }

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* The trustx subcommands; each receives argv starting at its own name. */
+#ifndef TRUSTX_CLI_COMMANDS_H
+#define TRUSTX_CLI_COMMANDS_H
+
+#include "cli.h"
+
+int cmd_info(cli_ctx *ctx, int argc, char **argv);
+int cmd_object(cli_ctx *ctx, int argc, char **argv);
+int cmd_random(cli_ctx *ctx, int argc, char **argv);
+int cmd_diag(cli_ctx *ctx, int argc, char **argv);
+
+#endif
