@@ -378,6 +378,7 @@ static void test_register_then_rerun(void **state)
     trustx_aws_register_result res;
     chip c;
     cJSON *st;
+    char *things;
     int mutations;
 
     (void)state;
@@ -406,9 +407,9 @@ static void test_register_then_rerun(void **state)
     assert_int_equal(count_of(st, "certificates_issued"), 1);
     assert_int_equal(count_of(st, "rejected_signatures"), 0);
     assert_issued_like_aws(res.certificate_pem, st);
-    assert_non_null(strstr(cJSON_PrintUnformatted(
-                               cJSON_GetObjectItemCaseSensitive(st, "things")),
-                           res.certificate_arn));
+    things = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(st, "things"));
+    assert_non_null(strstr(things, res.certificate_arn));
+    cJSON_free(things);
     mutations = count_of(st, "mutations");
     cJSON_Delete(st);
     trustx_aws_register_result_clear(&res);
