@@ -26,10 +26,10 @@ typedef struct trustx_sigv4_header {
 } trustx_sigv4_header;
 
 /*
- * One request as it goes on the wire. path is the wire path (the signer
- * percent-encodes it once more, as every service but S3 expects); query is
- * the wire query without '?', NULL or "" for none. headers must contain
- * Host; X-Amz-Date and X-Amz-Security-Token are added by the signer.
+ * One request as it goes on the wire. path is the wire path, which the
+ * signer percent-encodes once more because every service but S3 expects
+ * that. query is the wire query without '?', NULL or "" for none. headers
+ * must contain Host. The signer adds X-Amz-Date and X-Amz-Security-Token.
  * Headers that proxies may change (User-Agent, Expect, Connection and the
  * like) are never signed.
  */

@@ -145,7 +145,8 @@ trustx_rc trustx_aws_certificate_id(const char *cert_pem, char id[TRUSTX_AWS_CER
 
     BIO_free(bio);
     if (cert == NULL)
-        return trustx_fail(TRUSTX_LAYER_AWS, TRUSTX_E_INVALID_ARG, "certificate PEM does not parse");
+        return trustx_fail(TRUSTX_LAYER_AWS, TRUSTX_E_INVALID_ARG,
+                           "certificate PEM does not parse");
     len = i2d_X509(cert, &der);
     X509_free(cert);
     if (len <= 0)

@@ -603,7 +603,8 @@ trustx_rc trustx_aws_resolve_settings(const trustx_aws_options *opt, trustx_aws_
         return rc;
     }
 
-    trustx_log(TRUSTX_LOG_DEBUG, "aws", "credentials from %s; region %s from %s; endpoint %s from %s",
+    trustx_log(TRUSTX_LOG_DEBUG, "aws",
+               "credentials from %s; region %s from %s; endpoint %s from %s",
                out->credentials_source, out->region, out->region_source, out->endpoint,
                out->endpoint_source);
     return TRUSTX_OK;

@@ -584,10 +584,10 @@ trustx_rc trustx_aws_describe_thing(trustx_aws_client *c, const char *thing, int
 }
 
 /*
- * Reads every page of a list: member is the array's name, token_name the
- * response member with the next page's token and query_token the query
- * parameter that carries it back; field (or NULL for plain strings) selects
- * a member of each element.
+ * Describes a paginated list. member is the array's name and token_name the
+ * response member with the next page's token. query_token is the query
+ * parameter that sends the token back. field selects a member of each
+ * element, or is NULL for lists of plain strings.
  */
 typedef struct list_call {
     trustx_aws_call call;
@@ -732,7 +732,8 @@ trustx_rc trustx_aws_create_policy(trustx_aws_client *c, const char *policy,
     call.method = "POST";
     call.path = path;
     call.body = body;
-    call.idempotent = 1;        /* a repeat fails with ResourceAlreadyExistsException, never duplicates */
+    /* A repeat fails with ResourceAlreadyExistsException; it never creates a duplicate. */
+    call.idempotent = 1;
     rc = trustx_aws_http_call(c, &call, NULL);
     cJSON_free(body);
     return rc;

@@ -39,7 +39,7 @@ static const char *partition_of(const char *region)
     return "aws";
 }
 
-static cJSON *resources(const char *prefix, const char *kind, const char *who)
+static cJSON *resources(const char *prefix, const char *kind, const char *subject)
 {
     cJSON *list = cJSON_CreateArray();
     char topic[TRUSTX_AWS_NAME_MAX + 64];
@@ -49,7 +49,7 @@ static cJSON *resources(const char *prefix, const char *kind, const char *who)
         /* The roots are constants with one %s; the compiler cannot see that through the table. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        snprintf(topic, sizeof(topic), topic_roots[i], who);
+        snprintf(topic, sizeof(topic), topic_roots[i], subject);
 #pragma GCC diagnostic pop
         snprintf(arn, sizeof(arn), "%s:%s/%s", prefix, kind, topic);
         cJSON_AddItemToArray(list, cJSON_CreateString(arn));
@@ -72,7 +72,7 @@ trustx_rc trustx_aws_policy_document(const char *region, const char *account,
 {
     char prefix[TRUSTX_AWS_REGION_MAX + 64];
     char client[TRUSTX_AWS_ARN_MAX];
-    const char *who = thing ? thing : THING_VARIABLE;
+    const char *subject = thing ? thing : THING_VARIABLE;
     cJSON *doc, *list, *connect, *cond, *bool_cond;
     char *text;
     size_t n;
@@ -82,7 +82,7 @@ trustx_rc trustx_aws_policy_document(const char *region, const char *account,
                            "policy needs a region and a 12-digit account id, got '%s' and '%s'",
                            region ? region : "", account ? account : "");
     snprintf(prefix, sizeof(prefix), "arn:%s:iot:%s:%s", partition_of(region), region, account);
-    snprintf(client, sizeof(client), "%s:client/%s", prefix, who);
+    snprintf(client, sizeof(client), "%s:client/%s", prefix, subject);
 
     doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "Version", "2012-10-17");
@@ -93,9 +93,10 @@ trustx_rc trustx_aws_policy_document(const char *region, const char *account,
     bool_cond = cJSON_AddObjectToObject(cond, "Bool");
     cJSON_AddStringToObject(bool_cond, "iot:Connection.Thing.IsAttached", "true");
     cJSON_AddItemToArray(list, connect);
-    cJSON_AddItemToArray(list, statement("iot:Publish", resources(prefix, "topic", who)));
-    cJSON_AddItemToArray(list, statement("iot:Subscribe", resources(prefix, "topicfilter", who)));
-    cJSON_AddItemToArray(list, statement("iot:Receive", resources(prefix, "topic", who)));
+    cJSON_AddItemToArray(list, statement("iot:Publish", resources(prefix, "topic", subject)));
+    cJSON_AddItemToArray(list,
+                         statement("iot:Subscribe", resources(prefix, "topicfilter", subject)));
+    cJSON_AddItemToArray(list, statement("iot:Receive", resources(prefix, "topic", subject)));
 
     text = cJSON_Print(doc);
     cJSON_Delete(doc);

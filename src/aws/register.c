@@ -116,7 +116,7 @@ static const char *cert_id_of(const char *arn)
 
 /*
  * Looks among principals for a certificate of the chip's key that is not
- * REVOKED, preferring an ACTIVE one. *found tells whether one was taken.
+ * REVOKED, preferring an ACTIVE one. *found is 1 when one was taken.
  */
 static trustx_rc find_attached(trustx_aws_client *c, const trustx_aws_register_req *req,
                                const trustx_aws_strings *principals,
@@ -269,7 +269,7 @@ static trustx_rc ensure_certificate(trustx_aws_client *c, const trustx_aws_regis
     if (res->certificate_pem == NULL)
         return trustx_fail(TRUSTX_LAYER_AWS, TRUSTX_E_NOMEM, "out of memory");
 
-    /* A certificate for another key must never reach the chip, whatever the checks above said. */
+    /* A certificate for another key must never reach the chip, even if a check above missed it. */
     rc = trustx_aws_pem_matches_key(cert->pem, 0, req->curve, req->public_key,
                                     req->public_key_len);
     if (rc != TRUSTX_OK)

@@ -4,7 +4,7 @@
 
 Every request must carry a SigV4 signature that botocore recomputes with the
 test credentials, and must be serialized the way botocore's IoT service model
-says (method, path labels, query, headers, JSON body). Certificates are issued
+defines (method, path labels, query, headers, JSON body). Certificates are issued
 from the CSR by a test CA the way AWS IoT does it. Faults (throttling, server
 errors, conflicts, failures after the change, certificates for another key)
 are injected from command-line flags or from the unsigned control endpoints

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Runs moto's server on 127.0.0.1 with an ephemeral port, for tests.
 
-moto is an independent emulator: its answers check that trustx talks the AWS
+moto is an independent emulator: its responses check that trustx talks the AWS
 IoT API the way another implementation understands it. The certificate id is
 made the SHA-256 of the DER (as AWS does) through moto's use_valid_cert
 setting. The port is written to --port-file; the server runs until SIGTERM

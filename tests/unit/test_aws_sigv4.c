@@ -502,7 +502,8 @@ static void test_botocore_crosscheck(void **state)
         size_t count = 0;
 
         headers[count++] = (trustx_sigv4_header){"Host", "iot.eu-west-1.amazonaws.com"};
-        snprintf(headers_json, sizeof(headers_json), "[[\"Host\", \"iot.eu-west-1.amazonaws.com\"]");
+        snprintf(headers_json, sizeof(headers_json),
+                 "[[\"Host\", \"iot.eu-west-1.amazonaws.com\"]");
         if (cc->body != NULL) {
             headers[count++] = (trustx_sigv4_header){"Content-Type", "application/json"};
             strcat(headers_json, ", [\"Content-Type\", \"application/json\"]");
