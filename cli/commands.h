@@ -9,5 +9,6 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv);
 int cmd_object(cli_ctx *ctx, int argc, char **argv);
 int cmd_random(cli_ctx *ctx, int argc, char **argv);
 int cmd_diag(cli_ctx *ctx, int argc, char **argv);
+int cmd_aws(cli_ctx *ctx, int argc, char **argv);
 
 #endif

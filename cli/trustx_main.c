@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"object", cmd_object, "read, write or change the metadata of a data object"},
     {"random", cmd_random, "random bytes from the chip's TRNG"},
     {"diag", cmd_diag, "read the UID repeatedly and report protocol retries (bus check)"},
+    {"aws", cmd_aws, "single AWS IoT steps: certificate from a CSR, attach, endpoint, policy"},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -36,20 +36,38 @@ void sim_app_close(sim_app *app);
  * *resp_len. *exec_us receives the chip execution time the command costs in
  * the timing model, including security-event-counter delays. State changes
  * are saved atomically before the function returns.
+ * When the save fails, the failure is logged and the command fails with
+ * device error 0x06. APDUs longer than SIM_APP_MAX_COMMS_BUFFER fail with
+ * 0x04, and OutData is never longer than SIM_APP_MAX_COMMS_BUFFER - 4 bytes.
  */
 void sim_app_execute(sim_app *app, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
                      size_t resp_cap, size_t *resp_len, uint32_t *exec_us);
 
-/* Closes the application context, as any chip reset does. */
+/*
+ * Closes the application context, as any chip reset does: the last error,
+ * sessions and a running hash are lost. A data object write still executing
+ * counts as completed, so for a power loss call sim_app_power_loss() first.
+ */
 void sim_app_reset(sim_app *app);
 
-/* Advances the application's view of time (security event counter decay). */
+/*
+ * Advances the application's view of time (security event counter decay)
+ * to now_us on the bus model's virtual clock. A value below the previous
+ * one means the clock was restarted.
+ */
 void sim_app_tick(sim_app *app, uint64_t now_us);
 
 /*
  * Interrupts a command in progress as a power loss would: a data object
  * write that was executing is left in the state a torn NVM write leaves
  * (the first half written). Used by fault injection.
+ * A write executes from its sim_app_execute() until the next command,
+ * sim_app_reset(), or a sim_app_tick() at or past its start time plus its
+ * exec_us. The torn object keeps the new used size and the first half of
+ * the programmed bytes. For erase&write the programmed bytes run from offset
+ * 0 to the end of the old or the new content, whichever is longer. The torn
+ * object is saved to the state file. The power loss also drops the volatile
+ * state, as sim_app_reset() does.
  */
 void sim_app_power_loss(sim_app *app);
 

@@ -70,6 +70,16 @@ typedef struct trustx_ifxi2c_stats {
     uint64_t bytes_read;        /* bytes in read transactions */
     uint64_t guard_us;          /* time spent waiting for guard time */
     uint64_t sleep_us;          /* time spent waiting for the chip (polling intervals) */
+    uint64_t transceives;       /* trustx_ifxi2c_transceive calls */
+    uint64_t data_reads;        /* DATA register reads (frames fetched) */
+    uint64_t acks_sent;         /* control ACK frames sent */
+    uint64_t frames_corrupt;    /* frames read with a bad FCS, length or FCTR */
+    uint64_t frames_repeated;   /* chip data frames received again (ACKed again, not delivered) */
+    uint64_t frames_dropped;    /* valid frames ignored (stale ACKNR, unexpected control frame) */
+    uint64_t chain_restarts;    /* commands sent again after the chip's chain error packet */
+    uint64_t chain_errors_sent; /* chain error packets sent for malformed response chains */
+    uint64_t nack_wait_us;      /* time between tries of NACKed transactions */
+    uint64_t reset_wait_us;     /* start-up time after soft resets */
 } trustx_ifxi2c_stats;
 
 typedef struct trustx_ifxi2c trustx_ifxi2c;
@@ -77,7 +87,8 @@ typedef struct trustx_ifxi2c trustx_ifxi2c;
 /*
  * Opens the protocol stack on t (which stays owned by the caller and MUST
  * outlive the stack): soft reset unless cfg->skip_reset, negotiation of the
- * clock and the frame size, data link counters reset. cfg may be NULL.
+ * clock and the frame size, data link counters reset (with skip_reset by a
+ * re-sync frame, which keeps the chip's application open). cfg may be NULL.
  */
 trustx_rc trustx_ifxi2c_open(trustx_transport *t, const trustx_ifxi2c_config *cfg,
                              trustx_ifxi2c **out);
@@ -88,9 +99,12 @@ void trustx_ifxi2c_close(trustx_ifxi2c *s);
 /*
  * Sends one command APDU and receives its response APDU, chaining both ways
  * as needed. resp has room for resp_cap bytes; a longer response fails with
- * TRUSTX_E_OVERFLOW after the chain has been drained. exec_hint_us is the
- * chip's expected execution time for this command (0 if unknown); the stack
- * uses it to decide when to start polling for the response.
+ * TRUSTX_E_OVERFLOW after the chain has been drained, and *resp_len then
+ * holds the full response length. exec_hint_us is the chip's expected
+ * execution time for this command (0 if unknown); the stack uses it to
+ * decide when to start polling for the response. The whole exchange is
+ * bounded by the response timeout; after a failure other than
+ * TRUSTX_E_OVERFLOW the next call first sends a re-sync frame.
  */
 trustx_rc trustx_ifxi2c_transceive(trustx_ifxi2c *s, const uint8_t *apdu, size_t apdu_len,
                                    uint8_t *resp, size_t resp_cap, size_t *resp_len,

@@ -8,6 +8,7 @@
 #include "trustx/transport.h"
 #include "trustx/ifxi2c.h"
 #include "trustx/cmd.h"
+#include "trustx/pki.h"
 
 #define TRUSTX_VERSION "0.1.0"
 

@@ -202,8 +202,8 @@ trustx_rc trustx_verify_sign(trustx_chip *chip, trustx_curve curve, const uint8_
     uint8_t resp[16];
     size_t resp_len = 0;
     size_t pos = 4;
-    const uint8_t *raw;
-    size_t raw_len;
+    const uint8_t *raw = NULL;
+    size_t raw_len = 0;
     trustx_rc rc = check_curve(curve);
 
     if (rc == TRUSTX_OK && (pub_len != 2 * curve_bytes(curve) + 1 || pub[0] != 0x04))

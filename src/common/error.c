@@ -7,8 +7,9 @@
 
 static _Thread_local trustx_error last_error = {TRUSTX_OK, TRUSTX_LAYER_NONE, 0, -1, ""};
 
-static trustx_rc record(trustx_layer layer, trustx_rc rc, int os_errno, const char *fmt,
-                        va_list ap)
+__attribute__((format(printf, 4, 0))) static trustx_rc record(trustx_layer layer, trustx_rc rc,
+                                                               int os_errno, const char *fmt,
+                                                               va_list ap)
 {
     last_error.rc = rc;
     last_error.layer = layer;
@@ -55,9 +56,14 @@ void trustx_error_prefix(const char *fmt, ...)
 
     used = strlen(joined);
     if (used + 2 < sizeof(joined)) {
-        memcpy(joined + used, ": ", 3);
-        used += 2;
-        strncat(joined, last_error.message, sizeof(joined) - used - 1);
+        size_t room = sizeof(joined) - used - 3;
+        size_t n = strlen(last_error.message);
+
+        if (n > room)
+            n = room;
+        memcpy(joined + used, ": ", 2);
+        memcpy(joined + used + 2, last_error.message, n);
+        joined[used + 2 + n] = '\0';
     }
     memcpy(last_error.message, joined, sizeof(joined));
 }

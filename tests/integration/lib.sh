@@ -61,11 +61,17 @@ start_server() {
     state=$1
     shift
     portfile="$TEST_TMP/port.$$.$RANDOM"
-    "$TRUSTX_SIM" serve "$state" --port-file "$portfile" "$@" >"$TEST_TMP/server.log" 2>&1 &
+    ready=$portfile
+    if [ "$1" = "--socket" ]; then
+        ready=$2
+        "$TRUSTX_SIM" serve "$state" "$@" >"$TEST_TMP/server.log" 2>&1 &
+    else
+        "$TRUSTX_SIM" serve "$state" --port-file "$portfile" "$@" >"$TEST_TMP/server.log" 2>&1 &
+    fi
     server_pids="$server_pids $!"
     for _ in $(seq 1 200); do
-        if [ -s "$portfile" ]; then
-            server_port=$(cat "$portfile")
+        if [ -S "$ready" ] || [ -s "$ready" ]; then
+            [ "$ready" = "$portfile" ] && server_port=$(cat "$portfile")
             return 0
         fi
         sleep 0.05
