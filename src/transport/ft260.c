@@ -222,7 +222,8 @@ static trustx_rc take_input(ft260_ctx *c, const uint8_t *report, size_t n, uint8
 static trustx_rc collect_input(ft260_ctx *c, uint8_t addr, uint8_t *buf, size_t len)
 {
     uint32_t budget_us = FT260_READ_TIMEOUT_US + transport_ft260_bus_time_us(len, c->clock_khz);
-    uint64_t deadline = transport_real_now_us(c) + budget_us;
+    uint64_t start = transport_real_now_us(c);
+    uint64_t deadline = start + budget_us;
     size_t rounds = len + budget_us / (FT260_INPUT_POLL_MS * 1000u) + 1;
     char text[FT260_WORDS_MAX];
     size_t got = 0;
@@ -262,7 +263,8 @@ static trustx_rc collect_input(ft260_ctx *c, uint8_t addr, uint8_t *buf, size_t 
     return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_IO,
                        "%s: I2C read of %zu bytes at address 0x%02x timed out after %u ms with "
                        "%zu bytes received (status: %s); the I2C controller was reset",
-                       c->hid.name, len, addr, (unsigned)(budget_us / 1000), got,
+                       c->hid.name, len, addr,
+                       (unsigned)((transport_real_now_us(c) - start) / 1000), got,
                        words(st.bus, text));
 }
 
@@ -388,8 +390,10 @@ static trustx_rc recover_bus(ft260_ctx *c)
         if (resets == FT260_RECOVER_RESETS)
             break;
 
-        trustx_log(TRUSTX_LOG_INFO, "ft260", "%s: I2C bus not ready (%s); resetting",
-                   c->hid.name, words(st.bus, text));
+        /* An error left over from the last NACK is routine; a busy bus is worth telling. */
+        trustx_log(st.bus & FT260_STATUS_BUS_BUSY ? TRUSTX_LOG_INFO : TRUSTX_LOG_DEBUG, "ft260",
+                   "%s: I2C bus not ready (%s); resetting the controller", c->hid.name,
+                   words(st.bus, text));
         rc = reset_controller(c);
         if (rc != TRUSTX_OK)
             return rc;
