@@ -21,7 +21,7 @@
 /* Status polling after each report: the bus time of the report plus this much. */
 #define FT260_STATUS_TIMEOUT_US 100000u
 #define FT260_STATUS_POLL_US 200u  /* pause between two status polls */
-#define FT260_STATUS_POLL_MAX 500  /* bounds the loop should the clock stand still */
+#define FT260_STATUS_POLL_MAX 500  /* bounds the loop even if the clock stands still */
 
 /* Reads: wait this long for each input report, then ask the status why none came. */
 #define FT260_INPUT_POLL_MS 5u
@@ -77,7 +77,7 @@ static trustx_rc reset_controller(ft260_ctx *c)
     return c->hid.ops->set_feature(c->hid.dev, report, n);
 }
 
-/* Marks the start of a transaction; an idle bridge may have gone to power saving. */
+/* Marks the start of a transaction. A bridge idle for long may have gone to power saving. */
 static void begin_transaction(ft260_ctx *c)
 {
     uint64_t now = transport_real_now_us(c);
@@ -206,7 +206,7 @@ static trustx_rc take_input(ft260_ctx *c, const uint8_t *report, size_t n, uint8
                            c->hid.name, n > 0 ? report[0] : 0);
     if (r != 0)
         return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_PROTOCOL,
-                           "%s: input report claims %u data bytes but holds %zu", c->hid.name,
+                           "%s: input report claims %u data bytes but contains %zu", c->hid.name,
                            report[1], n - FT260_INPUT_HEADER_LEN);
     if (payload > len - *got)
         return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_PROTOCOL,
@@ -390,7 +390,7 @@ static trustx_rc recover_bus(ft260_ctx *c)
         if (resets == FT260_RECOVER_RESETS)
             break;
 
-        /* An error left over from the last NACK is routine; a busy bus is worth telling. */
+        /* An error left over from the last NACK is routine, but a busy bus is worth a message. */
         trustx_log(st.bus & FT260_STATUS_BUS_BUSY ? TRUSTX_LOG_INFO : TRUSTX_LOG_DEBUG, "ft260",
                    "%s: I2C bus not ready (%s); resetting the controller", c->hid.name,
                    words(st.bus, text));

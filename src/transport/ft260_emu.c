@@ -2,15 +2,15 @@
 /*
  * FT260 HID device reached over a unix socket, for tests: "ft260:emu=PATH"
  * talks to tests/ft260emu/ft260emu.py, which plays the bridge in front of a
- * "trustx-sim serve" process. One message per HID operation; the framing is
- * described in the emulator's header comment and summed up here:
+ * "trustx-sim serve" process. Each HID operation is one message. The
+ * emulator's header comment describes the framing, which in short is:
  *   request  kind(1) len(2) data    kinds 'O' output report, 'I' wait for an
  *            input report (data: timeout in ms, 2 bytes), 'G' get feature
  *            (data: report ID, maximum length), 'F' set feature (data: report)
  *   reply    result(1) len(2) data  results 0 done, 1 no input report,
  *            2 rejected (data: reason), 3 busy (greeting only)
  * Lengths are big-endian. On connect the emulator greets with result 0, or
- * with result 3 when another client holds it.
+ * with result 3 when another client is connected.
  */
 #include "ft260_hid.h"
 
@@ -34,7 +34,7 @@
 #define SOCK_CLOEXEC 0
 #endif
 
-#define EMU_REPLY_TIMEOUT_MS 2000  /* the emulator answers at once; this catches a hung one */
+#define EMU_REPLY_TIMEOUT_MS 2000  /* the emulator replies at once, so this only catches a hang */
 #define EMU_DATA_MAX 256
 #define EMU_SOCKET_PATH_MAX 108
 

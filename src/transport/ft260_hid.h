@@ -51,7 +51,7 @@ typedef struct ft260_hid {
     char name[FT260_HID_NAME_MAX]; /* such as "ft260:/dev/hidraw3" */
 } ft260_hid;
 
-/* What sysfs tells about one hidraw node. */
+/* The facts sysfs gives about one hidraw node. */
 typedef struct ft260_hidraw_info {
     unsigned vid;
     unsigned pid;
@@ -71,7 +71,7 @@ int transport_ft260_sysfs_identify(const char *sysfs_root, const char *node,
  * Finds the FT260 I2C interface (USB 0403:6030, interface 0) with the lowest
  * hidraw number, or the one whose serial number is serial when serial is not
  * NULL, and copies its node name ("hidraw3") into node (cap bytes).
- * Returns TRUSTX_E_IO with a message that says what to check when none is
+ * Returns TRUSTX_E_IO with a message that names what to check when none is
  * found, including the case that the hid-ft260 kernel driver owns the bridge.
  */
 trustx_rc transport_ft260_sysfs_find(const char *sysfs_root, const char *serial, char *node,
@@ -93,8 +93,8 @@ trustx_rc transport_ft260_hidapi_open(const char *path, const char *serial, ft26
 
 /*
  * Connects to the FT260 emulator (tests/ft260emu/ft260emu.py) listening on
- * the unix socket socket_path. Returns TRUSTX_E_BUSY when another client
- * holds the emulator and TRUSTX_E_IO when nothing listens there.
+ * the unix socket socket_path. Returns TRUSTX_E_BUSY when another client is
+ * connected to it and TRUSTX_E_IO when nothing listens there.
  */
 trustx_rc transport_ft260_emu_open(const char *socket_path, ft260_hid *out);
 

@@ -204,7 +204,7 @@ trustx_rc transport_ft260_hidapi_open(const char *path, const char *serial, ft26
     if (d->handle == NULL) {
         rc = trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_IO,
                          "cannot open %s: %s; check the path, the permissions (docs/hardware.md) "
-                         "and that no other program holds the bridge",
+                         "and that no other program has the bridge open",
                          d->name, hidapi_message(NULL, msg, sizeof(msg)));
         free(d);
         return rc;

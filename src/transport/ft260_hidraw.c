@@ -3,8 +3,8 @@
  * FT260 over Linux hidraw: finds the bridge through sysfs (HID_ID 0403:6030,
  * HID_UNIQ = serial number, interface 0 only) and moves reports with read(),
  * write() and the HIDIOCGFEATURE / HIDIOCSFEATURE ioctls. The sysfs lookup
- * is plain file reading and builds everywhere, so tests can run it on a
- * fake tree; the device part builds only on Linux.
+ * only reads files, so it builds everywhere and tests run it on a fake
+ * tree. The device part builds only on Linux.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -88,7 +88,7 @@ int transport_ft260_sysfs_identify(const char *sysfs_root, const char *node,
         return -1;
 
     while (fgets(line, sizeof(line), f) != NULL) {
-        /* Each call copies only when the line holds its key. */
+        /* Each call copies only when the line contains its key. */
         uevent_value(line, "HID_UNIQ", out->serial, sizeof(out->serial));
         uevent_value(line, "DRIVER", out->driver, sizeof(out->driver));
         if (uevent_value(line, "HID_ID", value, sizeof(value)))
@@ -268,7 +268,7 @@ typedef struct hidraw_dev {
     char name[FT260_HID_NAME_MAX];
 } hidraw_dev;
 
-/* A vanished bridge shows as ENODEV or EIO; say so rather than print only the errno text. */
+/* An unplugged bridge shows as ENODEV or EIO, so the message suggests that cause. */
 static trustx_rc hid_errno(const hidraw_dev *d, const char *what, int err)
 {
     return trustx_fail_errno(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_IO, err, "%s: %s failed: %s%s",
@@ -375,7 +375,7 @@ static trustx_rc open_failed(const char *name, int err)
     else if (err == EACCES || err == EPERM)
         hint = "; install the udev rule for 0403:6030 from docs/hardware.md";
     else if (err == EBUSY)
-        hint = "; another program holds the bridge";
+        hint = "; another program has the bridge open";
     return trustx_fail_errno(TRUSTX_LAYER_TRANSPORT, err == EBUSY ? TRUSTX_E_BUSY : TRUSTX_E_IO,
                              err, "cannot open %s: %s%s", name, strerror(err), hint);
 }

@@ -14,7 +14,7 @@ size_t transport_ft260_write_report_count(size_t len)
     return (len + FT260_WRITE_PAYLOAD_MAX - 1) / FT260_WRITE_PAYLOAD_MAX;
 }
 
-/* The smallest data report ID whose payload holds n (1..60) bytes. */
+/* The smallest data report ID whose payload fits n (1..60) bytes. */
 static uint8_t data_report_id(size_t n)
 {
     return (uint8_t)(FT260_REPORT_I2C_DATA_FIRST + (n - 1) / 4);

@@ -21,7 +21,7 @@
 #define FT260_REPORT_SYSTEM_SETTINGS 0xA1
 #define FT260_REPORT_I2C_STATUS 0xC0
 #define FT260_REPORT_I2C_READ_REQUEST 0xC2
-#define FT260_REPORT_I2C_DATA_FIRST 0xD0 /* 4 payload bytes; each next ID holds 4 more */
+#define FT260_REPORT_I2C_DATA_FIRST 0xD0 /* 4 payload bytes; each next ID carries 4 more */
 #define FT260_REPORT_I2C_DATA_LAST 0xDE  /* 60 payload bytes */
 
 /* Requests (second byte) of a SET_FEATURE on FT260_REPORT_SYSTEM_SETTINGS. */
@@ -87,7 +87,7 @@ size_t transport_ft260_write_report_count(size_t len);
  * Encodes report number index (0-based) of an I2C write of len bytes to the
  * 7-bit address addr into report, which MUST hold FT260_REPORT_MAX bytes.
  * The first report carries START and the last STOP, so that all of them
- * form one bus transaction; a write of 1..60 bytes is one report with
+ * form one bus transaction. A write of 1..60 bytes is one report with
  * START_AND_STOP. The report ID is the smallest that fits the payload and
  * the report is zero-padded to that ID's size. Returns the report length,
  * or 0 when len is 0 or index is out of range.

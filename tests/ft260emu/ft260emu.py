@@ -14,7 +14,7 @@ Framing on the emulator socket; every length is big-endian:
   client -> emulator   kind(1) len(2) data
       'O'  output report; data = the report, report ID first
       'I'  wait for an input report; data = timeout in ms (2 bytes). The
-           emulator works synchronously, so it answers at once either way.
+           emulator works synchronously, so it replies at once either way.
       'G'  get feature report; data = report ID(1), maximum length(1)
       'F'  set feature report; data = the report, report ID first
   emulator -> client   result(1) len(2) data
@@ -341,7 +341,7 @@ class Bridge:
             self.inputs.append(bytes([report_id, len(chunk)]) + chunk + b"\x00" * pad)
 
     def sim_lost(self, error):
-        """Without a simulator no chip answers, which the bus shows as an address NACK."""
+        """Reports a NACK, because without a simulator no chip acknowledges its address."""
         if self.sim.sock is not None:
             self.sim.sock.close()
             self.sim.sock = None

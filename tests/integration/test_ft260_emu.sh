@@ -133,7 +133,7 @@ if expect_status 2 "info through a bridge strapped for UART only" -- \
 fi
 stop_emu
 
-# A second client while one holds the bridge fails at once.
+# A second client fails at once while another one is connected to the bridge.
 start_emu
 python3 - "$EMU_SOCKET" "$TEST_TMP/holder.ready" <<'EOF' &
 import socket, sys, time

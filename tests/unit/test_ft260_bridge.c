@@ -28,7 +28,7 @@ typedef struct sent_report {
     size_t len;
 } sent_report;
 
-/* A minimal FT260: fixed status answers, queued input reports, a log of what it was sent. */
+/* A minimal FT260: a fixed status byte, queued input reports and a log of reports sent. */
 typedef struct mock_ft260 {
     sent_report log[MOCK_LOG_MAX];
     size_t log_len;
@@ -38,7 +38,7 @@ typedef struct mock_ft260 {
     size_t input_head, input_tail;
 
     uint8_t status;            /* bus status byte returned after the busy polls */
-    unsigned busy_polls;       /* status polls that answer "controller busy" first */
+    unsigned busy_polls;       /* status polls that return "controller busy" first */
     unsigned stuck_until_resets; /* status shows a busy bus until this many resets */
     int reset_clears_status;   /* a reset sets the status to "controller idle" */
     int status_malformed;
@@ -48,7 +48,7 @@ typedef struct mock_ft260 {
     unsigned resets;
     unsigned status_reads;
 
-    /* Reads: on a read request, answer with these bytes (NULL: no input reports). */
+    /* Data returned for each read request (NULL: no input reports at all). */
     const uint8_t *read_data;
     size_t read_extra;         /* bytes more than requested, to test the overflow guard */
 } mock_ft260;
@@ -190,7 +190,7 @@ static trustx_rc open_mock(mock_ft260 *m, unsigned speed_khz, trustx_transport *
     return transport_ft260_open_hid(&hid, &opts, t);
 }
 
-/* Opens a mock bridge and forgets what the open sent, for tests of transfers. */
+/* Opens a mock bridge and clears the log of what the open sent, for tests of transfers. */
 static trustx_transport *open_clean(mock_ft260 *m)
 {
     trustx_transport *t = NULL;
@@ -362,10 +362,14 @@ static void write_long_split(void **state)
 
     assert_int_equal(m.log_len, 5);
     for (size_t i = 0; i < m.log_len; i++) {
-        uint8_t flags = m.log[i].bytes[2];
+        uint8_t expected = FT260_I2C_NONE;
 
+        if (i == 0)
+            expected = FT260_I2C_START;
+        if (i == m.log_len - 1)
+            expected = FT260_I2C_STOP;
         assert_int_equal(m.log[i].kind, 'O');
-        assert_int_equal(flags, i == 0 ? FT260_I2C_START : i == 4 ? FT260_I2C_STOP : 0);
+        assert_int_equal(m.log[i].bytes[2], expected);
         memcpy(joined + at, m.log[i].bytes + 4, m.log[i].bytes[3]);
         at += m.log[i].bytes[3];
     }

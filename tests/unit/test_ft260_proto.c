@@ -222,7 +222,7 @@ static void status_classification(void **state)
     assert_int_equal(transport_ft260_classify(0x32, 1), FT260_OUTCOME_FAILED);
     assert_int_equal(transport_ft260_classify(0x22, 0), FT260_OUTCOME_FAILED);
 
-    /* Between reports of one write the bridge holds the bus; after STOP it must let go. */
+    /* Between the reports of one write the bridge keeps the bus busy, but after STOP it must not. */
     assert_int_equal(transport_ft260_classify(0x60, 0), FT260_OUTCOME_DONE);
     assert_int_equal(transport_ft260_classify(0x60, 1), FT260_OUTCOME_PENDING);
 }

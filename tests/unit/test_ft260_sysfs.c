@@ -134,7 +134,7 @@ static void identify_interface_from_usb(void **state)
     char path[PATH_CAP];
     ft260_hidraw_info info;
 
-    /* Without "/inputN" in HID_PHYS, the USB interface folder above the HID device tells. */
+    /* Without "/inputN" in HID_PHYS, the number comes from the USB interface folder. */
     snprintf(path, sizeof(path), "%s/devices/1-1:1.0/0003:0403:6030.0001", fs->root);
     make_dirs(path);
     snprintf(path, sizeof(path), "%s/devices/1-1:1.0/bInterfaceNumber", fs->root);
