@@ -268,12 +268,20 @@ typedef struct hidraw_dev {
     char name[FT260_HID_NAME_MAX];
 } hidraw_dev;
 
-/* An unplugged bridge shows as ENODEV or EIO, so the message suggests that cause. */
+/*
+ * An unplugged bridge shows as ENODEV or EIO, and a path that is no hidraw
+ * node as ENOTTY, so the message suggests those causes.
+ */
 static trustx_rc hid_errno(const hidraw_dev *d, const char *what, int err)
 {
+    const char *hint = "";
+
+    if (err == ENODEV || err == EIO)
+        hint = " (was the bridge unplugged?)";
+    else if (err == ENOTTY || err == EINVAL)
+        hint = " (is this the hidraw node of an FT260?)";
     return trustx_fail_errno(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_IO, err, "%s: %s failed: %s%s",
-                             d->name, what, strerror(err),
-                             err == ENODEV || err == EIO ? " (was the bridge unplugged?)" : "");
+                             d->name, what, strerror(err), hint);
 }
 
 static trustx_rc hidraw_write_output(void *dev, const uint8_t *report, size_t len)

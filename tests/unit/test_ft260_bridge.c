@@ -590,6 +590,12 @@ static void device_string_errors(void **state)
         {"ft260:serial=", TRUSTX_E_INVALID_ARG, "serial="},
         {"ft260:emu=/nonexistent/ft260.sock,addr=0x31", TRUSTX_E_IO,
          "ft260:emu=/nonexistent/ft260.sock"},
+        {"ft260:/dev/null", TRUSTX_E_IO, "ft260:/dev/null"},
+#ifdef TRUSTX_HAVE_HIDAPI
+        {"ft260:serial=NOPE,hid=hidapi", TRUSTX_E_IO, "serial number 'NOPE'"},
+#else
+        {"ft260:serial=NOPE,hid=hidapi", TRUSTX_E_UNSUPPORTED, "no hidapi support"},
+#endif
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
