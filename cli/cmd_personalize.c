@@ -129,6 +129,19 @@ static trustx_rc prepare(perso_run *run)
         rc = trustx_pki_ca_load(a->ca_cert, a->ca_key, &run->ca);
     if (rc == TRUSTX_OK && a->aws)
         rc = trustx_aws_client_new(&a->aws_opts, &run->aws);
+
+    /*
+     * One signed request before the chip is touched proves the credentials,
+     * the clock and the endpoint, so that a cloud failure cannot strand a new
+     * key in the chip.
+     */
+    if (rc == TRUSTX_OK && a->aws && !a->dry_run) {
+        char endpoint[256];
+
+        rc = trustx_aws_describe_endpoint(run->aws, "iot:Data-ATS", endpoint, sizeof(endpoint));
+        if (rc != TRUSTX_OK)
+            trustx_error_prefix("checking AWS IoT access before touching the chip");
+    }
     if (rc == TRUSTX_OK)
         rc = make_dir(a->out_dir);
     if (rc != TRUSTX_OK)
