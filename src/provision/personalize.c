@@ -84,7 +84,7 @@ static trustx_rc check_recorded_key(job *j)
 }
 
 /*
- * A key generation whose result was never saved: whatever key the slot holds
+ * A key generation whose result was never saved: whatever key the slot contains
  * now is recovered and used, so the job still makes exactly one key.
  */
 static trustx_rc recover_pending_key(job *j, int *recovered)
