@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The personalization workflow with its journal: each step runs only if the
- * journal says it has not finished, and its result is saved before the next
+ * The personalization workflow with its journal: a step runs only while the
+ * journal records it as unfinished, and its result is saved before the next
  * step touches the chip.
  */
 #include <stdio.h>
