@@ -9,6 +9,10 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv);
 int cmd_object(cli_ctx *ctx, int argc, char **argv);
 int cmd_random(cli_ctx *ctx, int argc, char **argv);
 int cmd_diag(cli_ctx *ctx, int argc, char **argv);
+int cmd_keygen(cli_ctx *ctx, int argc, char **argv);
+int cmd_csr(cli_ctx *ctx, int argc, char **argv);
+int cmd_cert(cli_ctx *ctx, int argc, char **argv);
+int cmd_personalize(cli_ctx *ctx, int argc, char **argv);
 int cmd_aws(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -12,6 +12,11 @@ static const cli_command commands[] = {
     {"info", cmd_info, "chip identity, lifecycle and an overview of the key and certificate slots"},
     {"object", cmd_object, "read, write or change the metadata of a data object"},
     {"random", cmd_random, "random bytes from the chip's TRNG"},
+    {"personalize", cmd_personalize,
+     "the whole job: key, CSR, certificate, write, verify, register, lock"},
+    {"keygen", cmd_keygen, "generate a key pair in a key slot"},
+    {"csr", cmd_csr, "build a CSR signed by a key in the chip"},
+    {"cert", cmd_cert, "write a certificate into a slot (checked against its key), or read one"},
     {"diag", cmd_diag, "read the UID repeatedly and report protocol retries (bus check)"},
     {"aws", cmd_aws, "single AWS IoT steps: certificate from a CSR, attach, endpoint, policy"},
 };

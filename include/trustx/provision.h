@@ -184,6 +184,16 @@ typedef struct trustx_issuer {
 /* An issuer that signs with a local CA (the CA stays owned by the caller). */
 void trustx_issuer_local_ca(trustx_issuer *issuer, const trustx_pki_ca *ca, unsigned days);
 
+struct trustx_aws_client;
+
+/*
+ * An issuer that registers the device in AWS IoT as thing (policy NULL: the
+ * default least-privilege policy). client and the strings stay owned by the
+ * caller and MUST outlive the issuer's use.
+ */
+void trustx_issuer_aws(trustx_issuer *issuer, struct trustx_aws_client *client,
+                       const char *thing, const char *policy);
+
 typedef void (*trustx_progress_fn)(void *user, trustx_step step, const char *message);
 
 typedef struct trustx_personalize_opts {

@@ -598,6 +598,8 @@ trustx_rc trustx_aws_http_call(trustx_aws_client *c, const trustx_aws_call *call
     unsigned n;
     trustx_rc rc;
 
+    memset(&a, 0, sizeof(a));
+
     if (response_out != NULL)
         *response_out = NULL;
 

@@ -199,7 +199,8 @@ trustx_rc trustx_pki_file_read(const char *path, size_t max, uint8_t **data, siz
     if (fd < 0) {
         int err = errno;
 
-        return trustx_fail_errno(TRUSTX_LAYER_PKI, TRUSTX_E_IO, err, "cannot open %s: %s", path,
+        /* An input file that cannot be opened is invalid input (exit status 1), not a device fault. */
+        return trustx_fail_errno(TRUSTX_LAYER_PKI, TRUSTX_E_INVALID_ARG, err, "cannot open %s: %s", path,
                                  strerror(err));
     }
     rc = read_all(fd, path, max, data, len);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The personalization workflow with its journal: each step runs only if the
- * journal says it has not finished, and its result is saved before the next
+ * The personalization workflow with its journal: a step runs only while the
+ * journal records it as unfinished, and its result is saved before the next
  * step touches the chip.
  */
 #include <stdio.h>
@@ -84,7 +84,7 @@ static trustx_rc check_recorded_key(job *j)
 }
 
 /*
- * A key generation whose result was never saved: whatever key the slot holds
+ * A key generation whose result was never saved: whatever key the slot contains
  * now is recovered and used, so the job still makes exactly one key.
  */
 static trustx_rc recover_pending_key(job *j, int *recovered)

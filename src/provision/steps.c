@@ -56,9 +56,13 @@ trustx_rc trustx_slot_certificate(trustx_chip *chip, uint16_t cert_slot, int *pr
     trustx_pki_chain_init(&chain);
     rc = trustx_pki_slot_decode(data, len, &format, &chain);
     if (rc == TRUSTX_OK) {
+        char full[2048];
+
         *present = 1;
-        if (desc != NULL)
-            trustx_pki_cert_describe(chain.certs[0], desc, cap);
+        /* The first line of the description is the subject. */
+        if (desc != NULL && trustx_pki_cert_describe(chain.certs[0], full, sizeof(full)) ==
+                                TRUSTX_OK)
+            snprintf(desc, cap, "%.*s", (int)strcspn(full, "\n"), full);
     } else if (rc == TRUSTX_E_NOT_FOUND || len == 0) {
         rc = TRUSTX_OK;   /* empty or all zero */
         trustx_error_clear();
@@ -72,6 +76,53 @@ trustx_rc trustx_slot_certificate(trustx_chip *chip, uint16_t cert_slot, int *pr
     }
     trustx_pki_chain_clear(&chain);
     return rc;
+}
+
+/*
+ * Evaluates the simple change conditions a delivered chip uses (ALW, NEV, one
+ * LcsO comparison) against the slot's lifecycle: 1 allowed, 0 denied, -1 when
+ * the condition needs the chip to decide.
+ */
+static int change_allowed(const trustx_metadata *md)
+{
+    const trustx_ac *ac = &md->change;
+    int lcso = md->lcso >= 0 ? md->lcso : 0x07;
+
+    if (!ac->present || (ac->len == 1 && ac->bytes[0] == 0xFF))
+        return 0;
+    if (ac->len == 1 && ac->bytes[0] == 0x00)
+        return 1;
+    if (ac->len == 3 && ac->bytes[0] == 0xE1) {
+        switch (ac->bytes[1]) {
+        case 0xFA: return lcso == ac->bytes[2];
+        case 0xFB: return lcso > ac->bytes[2];
+        case 0xFC: return lcso < ac->bytes[2];
+        default: return -1;
+        }
+    }
+    return -1;
+}
+
+/* Refuses a key generation the slot's metadata forbids, before the chip is asked. */
+static trustx_rc check_key_slot_writable(trustx_chip *chip, uint16_t key_slot)
+{
+    uint8_t raw[64];
+    size_t len = 0;
+    trustx_metadata md;
+    char change[48];
+    trustx_rc rc = trustx_get_metadata(chip, key_slot, raw, sizeof(raw), &len);
+
+    if (rc == TRUSTX_OK)
+        rc = trustx_metadata_decode(raw, len, &md);
+    if (rc != TRUSTX_OK || change_allowed(&md) != 0)
+        return rc;
+
+    trustx_ac_format(&md.change, change, sizeof(change));
+    return trustx_fail(TRUSTX_LAYER_PROVISION, TRUSTX_E_STATE,
+                       "key generation into 0x%04X is not allowed: its change access condition "
+                       "is %s and its lifecycle is %s (access conditions not satisfied)",
+                       key_slot, change,
+                       md.lcso >= 0 ? trustx_lcs_name(md.lcso) : "operational");
 }
 
 /* Adds the slot's lifecycle and change condition to a refusal, so the user sees why. */
@@ -104,6 +155,8 @@ trustx_rc trustx_keygen(trustx_chip *chip, uint16_t key_slot, trustx_curve curve
     int present = 0;
     trustx_rc rc = trustx_check_key_slot(key_slot);
 
+    if (rc == TRUSTX_OK)
+        rc = check_key_slot_writable(chip, key_slot);
     if (rc == TRUSTX_OK && cert_slot != 0 && !force)
         rc = trustx_slot_certificate(chip, cert_slot, &present, desc, sizeof(desc));
     if (rc != TRUSTX_OK)

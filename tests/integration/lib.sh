@@ -35,10 +35,10 @@ expect_status() {
     want=$1
     what=$2
     shift 3
-    "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+    "$@" >"$TEST_TMP/.stdout" 2>"$TEST_TMP/.stderr"
     got=$?
-    out=$(cat "$TEST_TMP/out")
-    err=$(cat "$TEST_TMP/err")
+    out=$(cat "$TEST_TMP/.stdout")
+    err=$(cat "$TEST_TMP/.stderr")
     if [ "$got" -ne "$want" ]; then
         fail "$what: exit status $got, expected $want; stderr: $err"
         return 1
