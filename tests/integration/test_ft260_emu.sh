@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 # The ft260: transport end to end: trustx talks HID reports to the FT260
-# emulator, which bridges them to a trustx-sim serve process. Covers a whole
-# info command, multi-report writes read back, late acknowledge and bus
-# recovery through the bridge, and the fast failures: no bridge, a NACKing
-# chip, a stuck bus, a silent bridge and a bridge already in use.
+# emulator, which bridges them to a trustx-sim serve process. Covers info,
+# multi-report writes read back, a whole personalization checked with
+# openssl, late acknowledge and bus recovery through the bridge, and the fast
+# failures: no bridge, a NACKing chip, a stuck bus, a silent bridge and a
+# bridge already in use.
 . "$(dirname "$0")/lib.sh"
 
 EMU="$TRUSTX_SOURCE_DIR/tests/ft260emu/ft260emu.py"
@@ -65,8 +66,28 @@ if expect_status 0 "object read back through the bridge" -- \
     got=$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read().hex())' "$TEST_TMP/f1d0.bin")
     [ "$got" = "$data" ] && pass || fail "read back $got, wrote $data"
 fi
+
+# The whole personalization through the bridge, checked with openssl.
+openssl ecparam -name prime256v1 -genkey -noout -out "$TEST_TMP/ca.key"
+openssl req -x509 -new -key "$TEST_TMP/ca.key" -subj "/CN=FT260 Test CA" -days 30 \
+    -out "$TEST_TMP/ca.pem" -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign 2>/dev/null
+expect_status 0 "personalize through the bridge" -- "$TRUSTX" -d "$DEVICE" personalize \
+    --subject "/CN=ft260-device/O=Acme" --ca-cert "$TEST_TMP/ca.pem" --ca-key "$TEST_TMP/ca.key" \
+    --out-dir "$TEST_TMP/out"
+cert=$(ls "$TEST_TMP"/out/*.cert.pem 2>/dev/null | head -n 1)
+if [ -n "$cert" ]; then
+    openssl verify -CAfile "$TEST_TMP/ca.pem" "$cert" >/dev/null && pass ||
+        fail "the certificate issued through the bridge does not verify against the CA"
+    expect_status 0 "cert read through the bridge" -- \
+        "$TRUSTX" -d "$DEVICE" cert read -o "$TEST_TMP/readback.pem"
+    cmp -s "$TEST_TMP/readback.pem" "$cert" && pass ||
+        fail "the certificate read back through the bridge differs from the issued one"
+else
+    fail "personalize through the bridge left no certificate in $TEST_TMP/out"
+fi
 stop_emu
-expect_no_violations "info, object write and read"
+expect_no_violations "info, object write and read, personalize"
 longest=$(printf '%s\n' "$log" | awk '$2 == "write" && $4 > max { max = $4 } END { print max + 0 }')
 [ "$longest" -gt 60 ] && pass || fail "no write spanned several reports (longest $longest bytes)"
 expect_contains "$log" "clock 400 kHz" "the bridge clock follows the default speed"
