@@ -15,14 +15,16 @@
 static void print_help(FILE *out)
 {
     fprintf(out,
-            "Usage: trustx-sim show STATE [--json]\n"
+            "Usage: trustx-sim show STATE [--json | --vendor-ca]\n"
             "\n"
             "Describes the simulated chip in the file STATE: identity, lifecycle, data\n"
             "objects and keys.\n"
             "\n"
             "Options:\n"
-            "  --json      print JSON instead of text\n"
-            "  -h, --help  show this help\n");
+            "  --json       print JSON instead of text\n"
+            "  --vendor-ca  print the PEM certificate of the simulated vendor CA that\n"
+            "               issued the device certificate in 0xE0E0\n"
+            "  -h, --help   show this help\n");
 }
 
 static int print_description(const cli_ctx *ctx, const sim_app *app, int json)
@@ -60,6 +62,7 @@ int sim_cmd_show(cli_ctx *ctx, int argc, char **argv)
     sim_app *app = NULL;
     struct stat st;
     int status;
+    int vendor_ca = 0;
     trustx_rc rc;
 
     for (int i = 1; i < argc; i++) {
@@ -68,6 +71,8 @@ int sim_cmd_show(cli_ctx *ctx, int argc, char **argv)
             return SIM_EXIT_OK;
         } else if (strcmp(argv[i], "--json") == 0) {
             ctx->json = 1;
+        } else if (strcmp(argv[i], "--vendor-ca") == 0) {
+            vendor_ca = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return sim_cli_usage_error(ctx, "show", "unknown option '%s'", argv[i]);
         } else if (path == NULL) {
@@ -91,7 +96,12 @@ int sim_cmd_show(cli_ctx *ctx, int argc, char **argv)
     rc = sim_app_open(path, SIM_CLI_LOCK_WAIT_MS, &app);
     if (rc != TRUSTX_OK)
         return sim_cli_fail(ctx, rc);
-    status = print_description(ctx, app, ctx->json);
+    if (vendor_ca) {
+        fputs(sim_app_vendor_ca_pem(app), stdout);
+        status = fflush(stdout) == 0 ? SIM_EXIT_OK : SIM_EXIT_IO;
+    } else {
+        status = print_description(ctx, app, ctx->json);
+    }
     sim_app_close(app);
     return status;
 }
