@@ -71,9 +71,7 @@ void cli_setup_logging(const cli_ctx *ctx)
 
     if (ctx->verbose == 1)
         level = TRUSTX_LOG_INFO;
-    else if (ctx->verbose == 2)
-        level = TRUSTX_LOG_DEBUG;
-    if (ctx->verbose >= 3 || ctx->trace)
+    if (ctx->verbose >= 2 || ctx->trace)
         level = TRUSTX_LOG_TRACE;
     trustx_log_set(log_to_stderr, (void *)ctx, level);
 }

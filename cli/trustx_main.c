@@ -35,7 +35,7 @@ static void print_usage(FILE *out)
             "\n"
             "Global options:\n"
             "  -d, --device DEVICE  chip to use (default: $TRUSTX_DEVICE)\n"
-            "  -v, --verbose        more detail; -vv adds protocol debug, -vvv a bus trace\n"
+            "  -v, --verbose        progress detail; -vv adds protocol debug and a bus trace\n"
             "      --trace          hex dump of every bus transaction\n"
             "      --json           machine-readable output on stdout\n"
             "  -h, --help           this help; 'trustx COMMAND --help' for a command\n"
@@ -49,7 +49,8 @@ static void print_usage(FILE *out)
     for (size_t i = 0; backends[i] != NULL; i++)
         fprintf(out, "  %s\n", backends[i]->description);
     fprintf(out,
-            "  Prefix trace+ to any device for a bus trace, e.g. trace+sim:chip.json\n"
+            "  Prefix trace+ to any device (or use --trace or -vv) for a bus trace,\n"
+            "  e.g. trace+sim:chip.json\n"
             "\n"
             "Exit status: 0 success, 1 invalid usage or input, 2 device or transport\n"
             "failure, 3 the chip refused, 4 verification failed, 5 cloud or CA failure.\n");
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
         default: fprintf(stderr, "Try 'trustx --help'.\n"); return 1;
         }
     }
-    if (ctx.verbose >= 3)
+    if (ctx.verbose >= 2)
         ctx.trace = 1;
 
     if (optind >= argc) {

@@ -77,6 +77,33 @@ before=$(writes E0E1 chip.json)
 expect_status 0 "cert write of identical DER" -- "$TRUSTX" -d sim:chip.json cert write cert.der
 [ "$(writes E0E1 chip.json)" = "$before" ] && pass || fail "identical certificate was written again"
 
+# --- a chain goes into the identity format and comes back whole ---
+cat "$cert" ca.pem > chain.pem
+expect_status 0 "cert write of a chain" -- "$TRUSTX" -d sim:chip.json cert write chain.pem
+expect_status 0 "cert read of a chain" -- "$TRUSTX" -d sim:chip.json cert read -o chain-back.pem
+[ "$(grep -c 'BEGIN CERTIFICATE' chain-back.pem)" = 2 ] && pass || fail "chain read back with $(grep -c 'BEGIN CERTIFICATE' chain-back.pem) certificates"
+cmp -s chain.pem chain-back.pem && pass || fail "chain read back differs"
+expect_status 1 "a chain in plain DER format" -- "$TRUSTX" -d sim:chip.json cert write --format der chain.pem
+
+# --- plain DER format on request ---
+expect_status 0 "cert write --format der" -- "$TRUSTX" -d sim:chip.json cert write --format der "$cert"
+expect_status 0 "raw slot after a DER write" -- "$TRUSTX" -d sim:chip.json object read E0E1 --length 1
+[ "$out" = "30" ] && pass || fail "DER-format slot starts with '$out', expected 30"
+expect_status 0 "cert read of the DER slot" -- "$TRUSTX" -d sim:chip.json cert read -o der-back.pem
+cmp -s der-back.pem "$cert" && pass || fail "DER-format read-back differs"
+expect_status 0 "cert write back in identity format" -- "$TRUSTX" -d sim:chip.json cert write "$cert"
+
+# --- a certificate larger than the slot is refused before the chip is touched ---
+san=$(for i in $(seq 1 120); do printf 'DNS:host-%03d.example.com,' "$i"; done)
+openssl x509 -req -in "$(ls out/*.csr.pem)" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+    -extfile <(printf 'subjectAltName=%s\n' "${san%,}") -out big.pem 2>/dev/null
+big=$(openssl x509 -in big.pem -outform DER | wc -c)
+[ "$big" -gt 1728 ] && pass || fail "test certificate has only $big bytes"
+before=$(all_writes chip.json)
+expect_status 1 "certificate larger than the slot" -- "$TRUSTX" -d sim:chip.json cert write big.pem
+expect_contains "$err" "1728" "message names the slot size"
+[ "$(all_writes chip.json)" = "$before" ] && pass || fail "an oversized certificate changed the chip"
+
 # --- bad input exits 1 and leaves the chip untouched ---
 "$TRUSTX_SIM" init fresh.json >/dev/null 2>&1
 before=$(all_writes fresh.json)
