@@ -21,7 +21,8 @@ expect_contains "$out" "host CPU per personalization" "CPU time reported"
 expect_contains "$out" "parallel: 2 chips in 2 processes" "parallel run reported"
 
 # The JSON figures agree with themselves and with the printed ratios.
-python3 - "$TEST_TMP/bench.json" "$last" <<'PY' && pass || fail "bench JSON figures are inconsistent"
+python3 - "$TEST_TMP/bench.json" "$last" <<'PY' && pass ||
+    fail "bench JSON figures are inconsistent"
 import json, sys
 d = json.load(open(sys.argv[1]))
 r400, r1000 = d["results"]
@@ -46,7 +47,8 @@ PY
 
 # Every personalization the bench timed produced a certificate that the CA issued.
 certs=$(ls "$work"/out*/*.cert.pem 2>/dev/null | wc -l)
-[ "$certs" -eq 5 ] && pass || fail "expected 5 certificates (2 traced, 1 timed, 2 parallel), found $certs"
+[ "$certs" -eq 5 ] && pass ||
+    fail "expected 5 certificates (2 traced, 1 timed, 2 parallel), found $certs"
 for cert in "$work"/out*/*.cert.pem; do
     openssl verify -CAfile "$work/ca.pem" "$cert" >/dev/null 2>&1 && pass ||
         fail "$cert does not verify against the bench CA"
