@@ -42,7 +42,7 @@ static int read_last_error(trustx_chip *chip)
     size_t resp_len = 0;
 
     if (cmd_exchange_raw(chip, apdu, sizeof(apdu), resp, sizeof(resp), &resp_len,
-                         CMD_EXEC_GET_DATA_US) != TRUSTX_OK)
+                         cmd_get_data_hint_us(1)) != TRUSTX_OK)
         return -1;
     if (resp[0] != 0x00 || resp_len != 5)
         return -1;

@@ -16,14 +16,86 @@
 #define RANDOM_MIN 8
 #define RANDOM_MAX 256
 
-static uint32_t read_hint_us(size_t len)
+/* System objects of fixed size (Trust X datasheet object table). */
+static const cmd_object_size fixed_sizes[] = {
+    {TRUSTX_OID_LCSG, 1, 1},          {TRUSTX_OID_SECSTATUS, 1, 1},
+    {TRUSTX_OID_UID, 27, 1},          {TRUSTX_OID_SLEEP_DELAY, 1, 1},
+    {TRUSTX_OID_CURRENT_LIMIT, 1, 1}, {TRUSTX_OID_SEC, 1, 1},
+    {TRUSTX_OID_MAX_COMMS, 2, 1},     {TRUSTX_OID_LCSA, 1, 1},
+    {TRUSTX_OID_APP_SECSTATUS, 1, 1}, {TRUSTX_OID_LAST_ERROR, 1, 1},
+};
+
+static cmd_object_size *learned_size(trustx_chip *chip, uint16_t oid)
 {
-    return CMD_EXEC_GET_DATA_US + (uint32_t)(len * CMD_EXEC_PER_100B_READ_US / 100);
+    for (size_t i = 0; i < CMD_KNOWN_SIZES; i++)
+        if (chip->sizes[i].known && chip->sizes[i].oid == oid)
+            return &chip->sizes[i];
+    return NULL;
 }
 
-static uint32_t write_hint_us(size_t len)
+/* Returns the used size of oid from the datasheet or from this session, else -1. */
+static long known_size(trustx_chip *chip, uint16_t oid)
 {
-    return CMD_EXEC_SET_DATA_US + (uint32_t)(len * CMD_EXEC_PER_100B_WRITE_US / 100);
+    const cmd_object_size *entry = learned_size(chip, oid);
+
+    for (size_t i = 0; entry == NULL && i < sizeof(fixed_sizes) / sizeof(fixed_sizes[0]); i++)
+        if (fixed_sizes[i].oid == oid)
+            entry = &fixed_sizes[i];
+    return entry != NULL ? (long)entry->size : -1;
+}
+
+/* Records the used size of oid; the oldest entry makes room when all are in use. */
+static void remember_size(trustx_chip *chip, uint16_t oid, size_t size)
+{
+    cmd_object_size *entry = learned_size(chip, oid);
+
+    if (entry == NULL) {
+        entry = &chip->sizes[chip->sizes_next];
+        chip->sizes_next = (chip->sizes_next + 1) % CMD_KNOWN_SIZES;
+    }
+    entry->oid = oid;
+    entry->size = (uint32_t)size;
+    entry->known = 1;
+}
+
+static void forget_size(trustx_chip *chip, uint16_t oid)
+{
+    cmd_object_size *entry = learned_size(chip, oid);
+
+    if (entry != NULL)
+        entry->known = 0;
+}
+
+/* Records the used size (tag 0xC5) that a metadata TLV carries, if it decodes. */
+static void learn_used_size(trustx_chip *chip, uint16_t oid, const uint8_t *tlv, size_t len)
+{
+    trustx_metadata md;
+
+    if (trustx_metadata_decode(tlv, len, &md) != TRUSTX_OK) {
+        trustx_error_clear();
+        return;
+    }
+    if (md.used_size >= 0)
+        remember_size(chip, oid, (size_t)md.used_size);
+}
+
+/*
+ * Returns the hint for reading want bytes at offset: the chip's time for the
+ * bytes it will return when the object's size is known, and the earliest
+ * response time when no bytes are left (the chip returns "out of bounds").
+ * For an object of unknown size it is the earliest response time as well,
+ * because the object may be empty or much shorter than requested, and the
+ * stack's back-off finds a longer response.
+ */
+static uint32_t read_hint_us(trustx_chip *chip, uint16_t oid, size_t offset, size_t want)
+{
+    long size = known_size(chip, oid);
+    size_t left;
+
+    if (size < 0 || (size_t)size <= offset)
+        return CMD_EXEC_MIN_US;
+    left = (size_t)size - offset;
+    return cmd_get_data_hint_us(left < want ? left : want);
 }
 
 /* Reads one chunk; *got receives the data length, copied to dst. */
@@ -41,7 +113,7 @@ static trustx_rc read_chunk(trustx_chip *chip, uint16_t oid, unsigned offset, si
     snprintf(what, sizeof(what), "GetDataObject 0x%04X at offset %u", oid, offset);
 
     rc = cmd_exchange(chip, what, apdu, sizeof(apdu), resp, resp_cap, &resp_len,
-                      read_hint_us(want));
+                      read_hint_us(chip, oid, offset, want));
     if (rc != TRUSTX_OK)
         return rc;
     if (resp_len - 4 > want)
@@ -58,6 +130,7 @@ trustx_rc trustx_get_data(trustx_chip *chip, uint16_t oid, uint16_t offset, uint
 {
     size_t chunk = chip->max_apdu - READ_CHUNK_OVERHEAD;
     size_t total = 0;
+    int at_end = 0;
     uint8_t *resp = malloc(chip->max_apdu + 4);
     trustx_rc rc = TRUSTX_OK;
 
@@ -81,16 +154,21 @@ trustx_rc trustx_get_data(trustx_chip *chip, uint16_t oid, uint16_t offset, uint
             (total > 0 || offset == 0)) {
             trustx_error_clear();
             rc = TRUSTX_OK;
+            at_end = 1;
             break;
         }
         if (rc != TRUSTX_OK)
             break;
 
         total += got;
-        if (got < want)
+        if (got < want) {
+            at_end = 1;
             break;
+        }
     }
 
+    if (at_end)
+        remember_size(chip, oid, offset + total);
     free(resp);
     *len = total;
     return rc;
@@ -107,6 +185,7 @@ trustx_rc trustx_get_metadata(trustx_chip *chip, uint16_t oid, uint8_t *buf, siz
 
     cmd_put16(apdu + 4, oid);
     snprintf(what, sizeof(what), "reading metadata of 0x%04X", oid);
+    /* The datasheet gives no time for metadata, so the hint is that of a short read. */
     rc = cmd_exchange(chip, what, apdu, sizeof(apdu), resp, sizeof(resp), &resp_len,
                       CMD_EXEC_GET_DATA_US);
     if (rc != TRUSTX_OK)
@@ -117,6 +196,7 @@ trustx_rc trustx_get_metadata(trustx_chip *chip, uint16_t oid, uint8_t *buf, siz
                            cap);
     memcpy(buf, resp + 4, resp_len - 4);
     *len = resp_len - 4;
+    learn_used_size(chip, oid, buf, *len);
     return TRUSTX_OK;
 }
 
@@ -136,7 +216,25 @@ static trustx_rc write_chunk(trustx_chip *chip, uint16_t oid, uint8_t param, uns
     snprintf(what, sizeof(what), "SetDataObject 0x%04X at offset %u", oid, offset);
 
     return cmd_exchange(chip, what, apdu, len + 8, resp, sizeof(resp), &resp_len,
-                        write_hint_us(len));
+                        cmd_set_data_hint_us(len));
+}
+
+/*
+ * Records the used size after a write: erase & write ends the object after
+ * the data, a plain write only extends a size already known, and after a
+ * failed write the size is unknown.
+ */
+static void learn_written_size(trustx_chip *chip, uint16_t oid, size_t end, int erase,
+                               trustx_rc rc)
+{
+    long size = known_size(chip, oid);
+
+    if (rc != TRUSTX_OK)
+        forget_size(chip, oid);
+    else if (erase)
+        remember_size(chip, oid, end);
+    else if (size >= 0)
+        remember_size(chip, oid, (size_t)size > end ? (size_t)size : end);
 }
 
 trustx_rc trustx_set_data(trustx_chip *chip, uint16_t oid, uint16_t offset, const uint8_t *data,
@@ -162,6 +260,7 @@ trustx_rc trustx_set_data(trustx_chip *chip, uint16_t oid, uint16_t offset, cons
         done += n;
     } while (rc == TRUSTX_OK && done < len);
 
+    learn_written_size(chip, oid, (size_t)offset + len, erase, rc);
     free(apdu);
     return rc;
 }
@@ -185,8 +284,9 @@ trustx_rc trustx_set_metadata(trustx_chip *chip, uint16_t oid, const uint8_t *tl
     memcpy(apdu + 8, tlv, len);
     snprintf(what, sizeof(what), "writing metadata of 0x%04X", oid);
 
+    /* NOTE: the datasheet gives no time for metadata writes; the hint is that of a data write. */
     return cmd_exchange(chip, what, apdu, len + 8, resp, sizeof(resp), &resp_len,
-                        write_hint_us(len));
+                        cmd_set_data_hint_us(len));
 }
 
 trustx_rc trustx_get_random(trustx_chip *chip, uint8_t *buf, size_t len)

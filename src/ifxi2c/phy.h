@@ -20,8 +20,12 @@
 #define IFXI2C_NACK_TRIES_MAX    200u
 #define IFXI2C_NACK_RETRY_US     1000u
 
-/* The chip needs 10 ms after a reset (12 ms if an NVM write was pending). */
-#define IFXI2C_STARTUP_US        12000u
+/*
+ * The chip takes its first transfer 10 ms after a reset. When an NVM write
+ * was pending it needs up to 12 ms and NACKs its address until then, which
+ * the NACK retries cover, so the host does not wait 12 ms after every reset.
+ */
+#define IFXI2C_STARTUP_US        10000u
 
 /* Clock used until negotiation has read the chip's maximum. */
 #define IFXI2C_NEGOTIATE_KHZ     100u

@@ -538,7 +538,7 @@ static void open_negotiates_defaults(void **state)
     assert_int_equal(st->transactions, 8);
     assert_int_equal(st->bytes_written, 9);
     assert_int_equal(st->bytes_read, 10);
-    assert_int_equal(st->reset_wait_us, 12000);
+    assert_int_equal(st->reset_wait_us, 10000);
     assert_true(st->guard_us > 0);
     assert_int_equal(st->nacks, 0);
     trustx_ifxi2c_close(s);
