@@ -5,6 +5,7 @@
  */
 #include "ifxi2c/phy.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ifxi2c/frame.h"
@@ -98,6 +99,7 @@ static trustx_rc transact(ifxi2c_phy *p, const uint8_t *out, uint8_t *in, size_t
                           uint8_t reg)
 {
     const char *what = out != NULL ? "write" : "read";
+    char cause[TRUSTX_ERROR_MSG_MAX];
     unsigned tries;
 
     for (tries = 1;; tries++) {
@@ -111,11 +113,14 @@ static trustx_rc transact(ifxi2c_phy *p, const uint8_t *out, uint8_t *in, size_t
             break;
         sleep_for(p, IFXI2C_NACK_RETRY_US, &p->stats->nack_wait_us);
     }
+    /* The transport's own message names the device (path, serial, socket). */
+    snprintf(cause, sizeof(cause), "%s", trustx_error_last()->message);
     return trustx_fail(TRUSTX_LAYER_PHYSICAL, TRUSTX_E_NACK,
                        "physical layer: chip at address 0x%02X did not acknowledge the %s of "
                        "register 0x%02X after %u tries (%u ms apart); check wiring, address "
-                       "and power",
-                       p->transport->addr, what, reg, tries, IFXI2C_NACK_RETRY_US / 1000u);
+                       "and power (last: %s)",
+                       p->transport->addr, what, reg, tries, IFXI2C_NACK_RETRY_US / 1000u,
+                       cause);
 }
 
 trustx_rc ifxi2c_phy_write_reg(ifxi2c_phy *p, uint8_t reg, const uint8_t *data, size_t len)

@@ -5,6 +5,10 @@
  * device after I2C_SLAVE selects the address. The kernel driver fixes the bus
  * clock, so speed= is recorded for the protocol's timing but not applied.
  */
+#include "backends.h"
+
+#ifdef __linux__
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/i2c-dev.h>
@@ -12,8 +16,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-#include "backends.h"
 
 #define I2CDEV_PATH_MAX 256
 
@@ -152,3 +154,34 @@ trustx_rc transport_i2cdev_open(const char *args, trustx_transport **out)
     (*out)->speed_khz = opts.speed_khz;
     return TRUSTX_OK;
 }
+
+#else /* no i2c-dev outside Linux */
+
+static trustx_rc i2cdev_unavailable(void *ctx, uint8_t addr, const uint8_t *buf, size_t len)
+{
+    return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_UNSUPPORTED,
+                       "i2c: Linux i2c-dev is not available on this system; use ft260:");
+}
+
+static trustx_rc i2cdev_unavailable_read(void *ctx, uint8_t addr, uint8_t *buf, size_t len)
+{
+    return i2cdev_unavailable(ctx, addr, buf, len);
+}
+
+const trustx_transport_ops transport_i2cdev_ops = {
+    .name = "i2c",
+    .description = "Linux i2c-dev (not available on this system)",
+    .write = i2cdev_unavailable,
+    .read = i2cdev_unavailable_read,
+    .now_us = transport_real_now_us,
+    .sleep_us = transport_real_sleep_us,
+};
+
+trustx_rc transport_i2cdev_open(const char *args, trustx_transport **out)
+{
+    return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_UNSUPPORTED,
+                       "i2c: Linux i2c-dev is not available on this system ('%s'); use ft260:",
+                       args);
+}
+
+#endif

@@ -21,6 +21,11 @@
 
 #include "backends.h"
 
+/* macOS has no MSG_NOSIGNAL; there SIGPIPE must be ignored by the application. */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+
 #define SOCKET_PATH_MAX 108
 #define SOCKET_XFER_MAX 0xFFFF
 #define SOCKET_IO_TIMEOUT_S 10
