@@ -93,7 +93,8 @@ static int object_read(cli_ctx *ctx, uint16_t oid, unsigned long offset, unsigne
         if (rc != TRUSTX_OK)
             return cli_report(ctx, rc);
         if (strcmp(out_path, "-") != 0)
-            cli_note(ctx, "wrote %zu bytes of 0x%04X to %s", len, oid, out_path);
+            cli_note(ctx, "wrote %zu byte%s of 0x%04X to %s", len, len == 1 ? "" : "s", oid,
+                     out_path);
     }
     if (ctx->json) {
         printf("{\"oid\": \"0x%04X\", \"offset\": %lu, \"length\": %zu, \"data\": \"", oid,
@@ -140,7 +141,7 @@ static int object_write(cli_ctx *ctx, uint16_t oid, unsigned long offset, int er
         printf("{\"oid\": \"0x%04X\", \"offset\": %lu, \"written\": %zu, \"erase\": %s}\n", oid,
                offset, len, erase ? "true" : "false");
     else
-        cli_note(ctx, "wrote %zu bytes to 0x%04X at offset %lu%s", len, oid, offset,
+        cli_note(ctx, "wrote %zu byte%s to 0x%04X at offset %lu%s", len, len == 1 ? "" : "s", oid, offset,
                  erase ? " (erase & write)" : "");
     return 0;
 }
@@ -246,11 +247,16 @@ static int object_metadata(cli_ctx *ctx, uint16_t oid, char **sets, int nsets, i
         rc = trustx_metadata_encode(&md, raw, sizeof(raw), &raw_len);
     if (rc != TRUSTX_OK)
         return cli_report(ctx, rc);
-    if (irreversible && !yes)
+    if (irreversible && !yes) {
+        char hex[2 * sizeof(raw) + 1];
+
+        for (size_t i = 0; i < raw_len; i++)
+            snprintf(hex + 2 * i, 3, "%02X", raw[i]);
         return cli_usage_error(ctx,
-                               "setting lcso to op or te on 0x%04X cannot be undone; the "
-                               "metadata to write is 20%02X...; add --yes to proceed",
-                               oid, raw[1]);
+                               "setting lcso to %s on 0x%04X cannot be undone; the metadata to "
+                               "write is %s; add --yes to proceed",
+                               trustx_lcs_name(md.lcso), oid, hex);
+    }
 
     rc = cli_open_chip(ctx, &chip);
     if (rc == TRUSTX_OK && nsets > 0)

@@ -63,6 +63,7 @@ typedef struct perso_args {
     const char *out_dir, *journal;
     trustx_pki_slot_format format;
     int force, lock, yes, restart, dry_run;
+    int days_given;
 } perso_args;
 
 typedef struct perso_run {
@@ -73,8 +74,9 @@ typedef struct perso_run {
     trustx_pki_ca *ca;
     trustx_aws_client *aws;
     trustx_issuer issuer;
-    trustx_journal *journal;
+    trustx_journal *journal;           /* NULL in a dry run without a journal file */
     char journal_path[PATH_MAX_LEN];
+    char job[1024];                     /* the options that define the job, as JSON */
 } perso_run;
 
 /* Test hook: TRUSTX_TEST_CRASH_AFTER=STEP kills the process right after STEP is saved. */
@@ -90,13 +92,45 @@ static void progress(void *user, trustx_step step, const char *message)
 
 static trustx_rc make_dir(const char *path)
 {
+    struct stat st;
+
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
         return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, errno,
                                  "cannot create output folder %s: %s", path, strerror(errno));
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
+                           "--out-dir %s exists and is not a folder; give a folder", path);
     if (access(path, W_OK) != 0)
         return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, errno,
                                  "output folder %s is not writable: %s", path, strerror(errno));
     return TRUSTX_OK;
+}
+
+/* Writes the options that define the job, for the journal's same-job check. */
+static void describe_job(perso_run *run)
+{
+    const perso_args *a = run->args;
+    cJSON *o = cJSON_CreateObject();
+    char text[512];
+    char *json;
+
+    if (run->have_subject && trustx_pki_subject_format(&run->subject, text, sizeof(text)) ==
+                                 TRUSTX_OK)
+        cJSON_AddStringToObject(o, "subject", text);
+    cJSON_AddStringToObject(o, "curve", trustx_pki_curve_name(a->curve));
+    if (a->aws) {
+        snprintf(text, sizeof(text), "AWS IoT thing %s", a->thing);
+    } else {
+        char full[2048] = "";
+
+        trustx_pki_cert_describe(trustx_pki_ca_cert(run->ca), full, sizeof(full));
+        snprintf(text, sizeof(text), "CA %.*s", (int)strcspn(full, "\n"), full);
+    }
+    cJSON_AddStringToObject(o, "issuer", text);
+    json = cJSON_PrintUnformatted(o);
+    snprintf(run->job, sizeof(run->job), "%s", json ? json : "{}");
+    cJSON_free(json);
+    cJSON_Delete(o);
 }
 
 /* Everything that can be checked without the chip is checked here, before it is opened. */
@@ -119,6 +153,14 @@ static trustx_rc prepare(perso_run *run)
     if (rc == TRUSTX_OK && a->aws && (a->thing == NULL || a->thing[0] == '\0'))
         rc = trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
                          "--aws needs --thing NAME, the AWS IoT thing to register");
+    if (rc == TRUSTX_OK && a->aws)
+        rc = trustx_aws_check_thing_name(a->thing);
+    if (rc == TRUSTX_OK && !a->aws && (a->thing != NULL || a->policy != NULL))
+        rc = trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
+                         "--thing and --policy apply to --aws only");
+    if (rc == TRUSTX_OK && a->aws && a->days_given)
+        rc = trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
+                         "--days applies to --ca-cert only; AWS IoT sets the validity itself");
     if (rc == TRUSTX_OK && a->lock && !a->yes && !a->dry_run)
         rc = trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
                          "--lock makes 0x%04X and 0x%04X permanent by writing metadata "
@@ -142,7 +184,8 @@ static trustx_rc prepare(perso_run *run)
         if (rc != TRUSTX_OK)
             trustx_error_prefix("checking AWS IoT access before touching the chip");
     }
-    if (rc == TRUSTX_OK)
+    /* A dry run creates nothing: no folder, and no journal where none exists yet. */
+    if (rc == TRUSTX_OK && !a->dry_run)
         rc = make_dir(a->out_dir);
     if (rc != TRUSTX_OK)
         return rc;
@@ -151,17 +194,26 @@ static trustx_rc prepare(perso_run *run)
         snprintf(run->journal_path, sizeof(run->journal_path), "%s", a->journal);
     else
         snprintf(run->journal_path, sizeof(run->journal_path), "%s/journal.sqlite", a->out_dir);
-    rc = trustx_journal_open(run->journal_path, &run->journal);
+    if (!a->dry_run || access(run->journal_path, F_OK) == 0) {
+        rc = trustx_journal_open(run->journal_path, &run->journal);
+        if (rc != TRUSTX_OK)
+            return trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
+                               "%s; check --journal or --out-dir", trustx_error_last()->message);
+    }
 
     if (rc == TRUSTX_OK && run->ca != NULL)
         trustx_issuer_local_ca(&run->issuer, run->ca, a->days);
     else if (rc == TRUSTX_OK)
         trustx_issuer_aws(&run->issuer, run->aws, a->thing, a->policy);
+    if (rc == TRUSTX_OK)
+        describe_job(run);
     return rc;
 }
 
 static const char *step_state(const trustx_record *rec, trustx_step step)
 {
+    if (step == TRUSTX_STEP_LOCK)
+        return rec->step == TRUSTX_STEP_LOCK ? "done" : "to do";
     if (rec->step >= step)
         return "done";
     if (step == TRUSTX_STEP_KEYGEN && rec->keygen_pending)
@@ -169,7 +221,7 @@ static const char *step_state(const trustx_record *rec, trustx_step step)
     return "to do";
 }
 
-static void print_plan(perso_run *run, const char *uid, const trustx_record *rec)
+static void print_plan(perso_run *run, const char *uid, const trustx_record *rec, int locked)
 {
     const perso_args *a = run->args;
     char subject[512] = "(from the journal)";
@@ -200,7 +252,7 @@ static void print_plan(perso_run *run, const char *uid, const trustx_record *rec
     if (a->lock)
         fprintf(out, "  %d. lock: write 20 03 C0 01 07 to 0x%04X and 0x%04X  %s\n",
                 a->aws ? 6 : 5, trustx_paired_cert_slot(a->slot), a->slot,
-                step_state(rec, TRUSTX_STEP_LOCK));
+                locked ? "done" : "to do");
 }
 
 static trustx_rc write_outputs(perso_run *run, const trustx_personalize_result *r,
@@ -313,16 +365,20 @@ static int execute(perso_run *run)
     trustx_chip *chip = NULL;
     char uid[55] = "";
     char *summary = NULL;
+    int locked = 0;
     trustx_rc rc;
 
     memset(&result, 0, sizeof(result));
+    memset(&rec, 0, sizeof(rec));
     rc = cli_open_chip(run->ctx, &chip);
     if (rc == TRUSTX_OK)
         rc = trustx_chip_uid_hex(chip, uid);
-    if (rc == TRUSTX_OK && a->restart)
+    if (rc == TRUSTX_OK && a->restart && !a->dry_run)
         rc = trustx_journal_forget(run->journal, uid, a->slot);
-    if (rc == TRUSTX_OK)
+    if (rc == TRUSTX_OK && run->journal != NULL && !(a->restart && a->dry_run))
         rc = trustx_journal_load(run->journal, uid, a->slot, &rec);
+    if (rc == TRUSTX_OK)
+        rc = trustx_slots_locked(chip, a->slot, &locked);
     if (rc != TRUSTX_OK) {
         trustx_chip_close(chip);
         return cli_report(run->ctx, rc);
@@ -336,7 +392,11 @@ static int execute(perso_run *run)
                                       "no subject given; use --config FILE (config.jsn format) "
                                       "or --subject \"/CN=device-1/O=Example\""));
     }
-    print_plan(run, uid, &rec);
+    print_plan(run, uid, &rec, locked);
+    if (a->dry_run && run->ctx->json)
+        printf("{\"status\": \"planned\", \"uid\": \"%s\", \"done_through\": \"%s\", "
+               "\"locked\": %s}\n",
+               uid, trustx_step_name(rec.step), locked ? "true" : "false");
     trustx_record_clear(&rec);
     if (a->dry_run) {
         trustx_chip_close(chip);
@@ -345,6 +405,7 @@ static int execute(perso_run *run)
 
     memset(&opts, 0, sizeof(opts));
     opts.key_slot = a->slot;
+    opts.job = run->job;
     opts.curve = a->curve;
     opts.subject = run->have_subject ? &run->subject : NULL;
     opts.issuer = &run->issuer;
@@ -368,14 +429,13 @@ static int execute(perso_run *run)
             trustx_fail(saved.layer, saved.rc, "%s", saved.message);
     }
 
-    if (rc == TRUSTX_OK) {
-        if (run->ctx->json)
-            printf("%s\n", summary);
-        else
-            printf("Personalized chip %s: key 0x%04X, certificate 0x%04X%s; files in %s\n",
-                   result.uid, result.key_slot, result.cert_slot,
-                   result.locked ? ", locked" : "", a->out_dir);
-    }
+    /* With --json the summary goes to stdout on failure too, with status "failed". */
+    if (run->ctx->json && summary != NULL)
+        printf("%s\n", summary);
+    if (rc == TRUSTX_OK && !run->ctx->json)
+        printf("Personalized chip %s: key 0x%04X, certificate 0x%04X%s; files in %s\n",
+               result.uid, result.key_slot, result.cert_slot, result.locked ? ", locked" : "",
+               a->out_dir);
     free(summary);
     trustx_personalize_result_clear(&result);
     return rc == TRUSTX_OK ? 0 : cli_report(run->ctx, rc);
@@ -408,7 +468,7 @@ static trustx_rc take_option(cli_ctx *ctx, perso_args *a, int opt)
     case OPT_CURVE: return opt_curve(optarg, &a->curve);
     case OPT_CA_CERT: a->ca_cert = optarg; return TRUSTX_OK;
     case OPT_CA_KEY: a->ca_key = optarg; return TRUSTX_OK;
-    case OPT_DAYS: return parse_days(optarg, &a->days);
+    case OPT_DAYS: a->days_given = 1; return parse_days(optarg, &a->days);
     case OPT_AWS: a->aws = 1; return TRUSTX_OK;
     case OPT_THING: a->thing = optarg; return TRUSTX_OK;
     case OPT_POLICY: a->policy = optarg; return TRUSTX_OK;

@@ -43,6 +43,8 @@ int cmd_random(cli_ctx *ctx, int argc, char **argv)
             return 1;
         }
     }
+    if (argc - optind > 1)
+        return cli_usage_error(ctx, "random: unexpected argument '%s'", argv[optind + 1]);
     if (optind < argc) {
         char *end;
 

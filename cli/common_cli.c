@@ -17,7 +17,7 @@ int cli_report(const cli_ctx *ctx, trustx_rc rc)
 
     if (e->rc == rc && e->message[0] != '\0')
         fprintf(stderr, "%s: %s\n", ctx->prog, e->message);
-    else
+    else if (e->rc != rc)
         fprintf(stderr, "%s: %s\n", ctx->prog, trustx_rc_name(rc));
 
     if (ctx->verbose > 0 && e->rc == rc) {
@@ -65,13 +65,21 @@ static void log_to_stderr(void *user, trustx_log_level level, const char *compon
     fprintf(stderr, "%s: [%s] %s: %s\n", ctx->prog, names[level], component, message);
 }
 
+/* A "trace+" prefix in the device string asks for the bus trace as --trace does. */
+static int device_is_traced(const cli_ctx *ctx)
+{
+    const char *device = ctx->device ? ctx->device : getenv("TRUSTX_DEVICE");
+
+    return device != NULL && strstr(device, "trace+") != NULL;
+}
+
 void cli_setup_logging(const cli_ctx *ctx)
 {
     trustx_log_level level = TRUSTX_LOG_WARN;
 
     if (ctx->verbose == 1)
         level = TRUSTX_LOG_INFO;
-    if (ctx->verbose >= 2 || ctx->trace)
+    if (ctx->verbose >= 2 || ctx->trace || device_is_traced(ctx))
         level = TRUSTX_LOG_TRACE;
     trustx_log_set(log_to_stderr, (void *)ctx, level);
 }
@@ -98,8 +106,11 @@ trustx_rc cli_open_chip(const cli_ctx *ctx, trustx_chip **chip)
     trustx_transport *t = NULL;
     trustx_rc rc;
 
-    if (device == NULL)
-        return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_INVALID_ARG, "no device given");
+    if (device == NULL) {
+        /* cli_device() has printed the explanation; report nothing twice. */
+        trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_INVALID_ARG, "%s", "");
+        return TRUSTX_E_INVALID_ARG;
+    }
 
     rc = trustx_transport_open(device, &t);
     if (rc == TRUSTX_OK && ctx->trace) {

@@ -16,7 +16,7 @@ echo "== A factory-fresh simulated OPTIGA Trust X in $work/chip.json"
 echo
 echo "== A demo CA (self-signed P-256) made with openssl"
 openssl ecparam -name prime256v1 -genkey -noout -out "$work/ca.key"
-openssl req -x509 -new -key "$work/ca.key" -subj "/O=trustx demo/CN=trustx demo CA" -days 3650 \
+openssl req -x509 -new -key "$work/ca.key" -subj "/O=trustx demo/CN=trustx demo CA" -days 7400 \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -out "$work/ca.pem"
 

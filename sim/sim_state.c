@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 
 #include "sim_app_internal.h"
+#include "trustx/log.h"
 
 #define STATE_FORMAT "trustx-sim-state"
 #define STATE_VERSION 1
@@ -57,6 +58,7 @@ static void sleep_ms(unsigned ms)
 trustx_rc sim_state_lock(sim_app *app, uint32_t wait_ms)
 {
     uint64_t start = monotonic_ms();
+    int warned = 0;
     int fd = open(app->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
     if (fd < 0)
@@ -72,6 +74,11 @@ trustx_rc sim_state_lock(sim_app *app, uint32_t wait_ms)
             close(fd);
             return trustx_fail_errno(TRUSTX_LAYER_SIM, TRUSTX_E_IO, err,
                                      "failed to lock %s: %s", app->lock_path, strerror(err));
+        }
+        if (!warned) {
+            trustx_log(TRUSTX_LOG_WARN, "sim", "%s is in use by another process; waiting up to "
+                       "%u ms for it", app->path, (unsigned)wait_ms);
+            warned = 1;
         }
         if (monotonic_ms() - start >= wait_ms) {
             close(fd);

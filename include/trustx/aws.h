@@ -254,6 +254,9 @@ trustx_rc trustx_aws_describe_endpoint(trustx_aws_client *c, const char *type, c
 
 /* ---- Policy and key checks (no network) ---- */
 
+/* Checks a thing name against AWS IoT's rule: 1 to 128 of a-z A-Z 0-9 : _ - . */
+trustx_rc trustx_aws_check_thing_name(const char *thing);
+
 /*
  * Writes the least-privilege device policy for region and account (12
  * digits) into out: iot:Connect only as client id = thing name with the

@@ -249,8 +249,8 @@ trustx_rc trustx_pki_pem_encode(const char *label, const uint8_t *der, size_t le
 /*
  * Reads all of path into a new buffer with one extra NUL byte after the
  * data (not counted in *len). TRUSTX_E_OVERFLOW when the file is larger
- * than max bytes, TRUSTX_E_INVALID_ARG (with errno) when it cannot be
- * opened, since it is the user's input, and TRUSTX_E_IO when a read fails.
+ * than max bytes, and TRUSTX_E_INVALID_ARG (with errno) when it cannot be
+ * opened or read, since it is the user's input.
  */
 trustx_rc trustx_pki_file_read(const char *path, size_t max, uint8_t **data, size_t *len);
 

@@ -47,7 +47,8 @@ typedef struct trustx_record {
     char *csr_pem;             /* owned, may be NULL */
     char *cert_pem;            /* owned, may be NULL */
     char *cloud_json;          /* owned, may be NULL: registration result */
-    uint64_t keygen_count;     /* key generations this journal has seen for the slot */
+    char *job_json;            /* owned, may be NULL: the options the job was started with */
+    uint64_t keygen_count;     /* key generations that finished for the slot */
     int keygen_pending;        /* a key generation was sent but its result never saved */
 } trustx_record;
 
@@ -71,9 +72,11 @@ trustx_rc trustx_journal_save(trustx_journal *j, const trustx_record *rec);
 /*
  * Records that a key generation is about to be sent, before it is sent, so
  * that a crash between the chip's key generation and the next save is seen
- * on the next run.
+ * on the next run. Everything derived from an earlier key is dropped, and
+ * job_json (may be NULL) is stored as the options of the new job.
  */
-trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_t key_slot);
+trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_t key_slot,
+                                     const char *job_json);
 
 /* Returns nonzero when a key generation was marked but its public key never saved. */
 int trustx_record_keygen_pending(const trustx_record *rec);
@@ -156,6 +159,12 @@ trustx_rc trustx_install_certificate(trustx_chip *chip, uint16_t cert_slot, uint
 /* The metadata that locks a slot: LcsO = operational (20 03 C0 01 07). */
 extern const uint8_t trustx_lock_metadata[5];
 
+/*
+ * Sets *locked when key_slot and its paired certificate slot both have
+ * lifecycle operational or higher, as read from the chip's metadata.
+ */
+trustx_rc trustx_slots_locked(trustx_chip *chip, uint16_t key_slot, int *locked);
+
 /* Locks key_slot and its paired certificate slot for good. */
 trustx_rc trustx_lock_slots(trustx_chip *chip, uint16_t key_slot);
 
@@ -198,6 +207,12 @@ typedef void (*trustx_progress_fn)(void *user, trustx_step step, const char *mes
 
 typedef struct trustx_personalize_opts {
     uint16_t key_slot;                   /* 0xE0F1..0xE0F3 */
+    /*
+     * The options that define the job, as text (subject, curve, issuer and
+     * its target). A resumed job whose text differs fails with
+     * TRUSTX_E_INVALID_ARG instead of silently finishing the old job.
+     */
+    const char *job;
     trustx_curve curve;                  /* for a new key */
     const trustx_pki_subject *subject;   /* CSR subject */
     const trustx_issuer *issuer;
@@ -220,7 +235,7 @@ typedef struct trustx_personalize_result {
     unsigned keys_generated;             /* key generations in this run */
     uint64_t keygen_total;               /* key generations the journal has seen for this job */
     int cert_unchanged;                  /* the slot already held the certificate */
-    int locked;
+    int locked;                          /* both slots are locked (read from the chip) */
     char *csr_pem;                       /* malloc'd, NULL if not reached */
     char *cert_pem;
     char *cloud_json;

@@ -33,7 +33,7 @@ static int all_chars(const char *s, const char *extra, int allow_word)
     return 1;
 }
 
-static trustx_rc check_thing_name(const char *thing)
+trustx_rc trustx_aws_check_thing_name(const char *thing)
 {
     size_t n = thing ? strlen(thing) : 0;
 
@@ -527,7 +527,7 @@ trustx_rc trustx_aws_create_thing(trustx_aws_client *c, const char *thing, char 
     char path[PATH_MAX_LEN];
     char *resp = NULL;
     cJSON *json = NULL;
-    trustx_rc rc = check_thing_name(thing);
+    trustx_rc rc = trustx_aws_check_thing_name(thing);
 
     if (rc == TRUSTX_OK)
         rc = build_path(path, "/things/", thing, NULL);
@@ -556,7 +556,7 @@ trustx_rc trustx_aws_describe_thing(trustx_aws_client *c, const char *thing, int
     char path[PATH_MAX_LEN];
     char *resp = NULL;
     cJSON *json = NULL;
-    trustx_rc rc = check_thing_name(thing);
+    trustx_rc rc = trustx_aws_check_thing_name(thing);
 
     *found = 0;
     if (rc == TRUSTX_OK)
@@ -666,7 +666,7 @@ trustx_rc trustx_aws_list_thing_principals(trustx_aws_client *c, const char *thi
 {
     char path[PATH_MAX_LEN];
     list_call lc;
-    trustx_rc rc = check_thing_name(thing);
+    trustx_rc rc = trustx_aws_check_thing_name(thing);
 
     memset(out, 0, sizeof(*out));
     if (rc == TRUSTX_OK)
@@ -691,7 +691,7 @@ trustx_rc trustx_aws_attach_thing_principal(trustx_aws_client *c, const char *th
 {
     trustx_aws_call call = {0};
     char path[PATH_MAX_LEN];
-    trustx_rc rc = check_thing_name(thing);
+    trustx_rc rc = trustx_aws_check_thing_name(thing);
 
     if (rc == TRUSTX_OK)
         rc = check_text(principal, "principal ARN", TRUSTX_AWS_ARN_MAX - 1);

@@ -19,6 +19,8 @@
 #include "trustx/log.h"
 #include "pki/pki_internal.h"
 
+static trustx_rc check_ca_time(X509 *ca_cert, time_t now);
+
 struct trustx_pki_ca {
     trustx_pki_cert *cert;
     EVP_PKEY *key;
@@ -296,6 +298,9 @@ trustx_rc trustx_pki_ca_load(const char *cert_path, const char *key_path, trustx
     rc = load_cert(cert_path, &ca->cert);
     if (rc == TRUSTX_OK)
         rc = check_is_ca(ca->cert->x509, cert_path);
+    /* An expired CA is found at load time, before any chip is touched. */
+    if (rc == TRUSTX_OK)
+        rc = check_ca_time(ca->cert->x509, time(NULL));
     if (rc == TRUSTX_OK)
         rc = load_key(key_path, &ca->key);
     if (rc == TRUSTX_OK && X509_check_private_key(ca->cert->x509, ca->key) != 1) {
@@ -355,10 +360,17 @@ static trustx_rc check_ca_time(X509 *ca_cert, time_t now)
 /* Ends the leaf's validity no later than the CA's, as a relying party would not trust it longer. */
 static trustx_rc clamp_to_ca(X509 *leaf, X509 *ca_cert)
 {
+    char when[32];
+    struct tm tm;
+
     if (ASN1_TIME_compare(X509_get0_notAfter(leaf), X509_get0_notAfter(ca_cert)) <= 0)
         return TRUSTX_OK;
+    ASN1_TIME_to_tm(X509_get0_notAfter(ca_cert), &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     trustx_log(TRUSTX_LOG_WARN, "pki",
-               "certificate validity cut to the CA's notAfter; the requested days go past it");
+               "the certificate will expire with the CA on %s, sooner than the requested "
+               "validity; give fewer days (--days) or use a CA that is valid longer",
+               when);
     if (X509_set1_notAfter(leaf, X509_get0_notAfter(ca_cert)) != 1)
         return pki_fail_ossl(TRUSTX_E_CRYPTO, "cannot set notAfter");
     return TRUSTX_OK;
@@ -595,3 +607,5 @@ trustx_rc trustx_pki_ca_create_demo(const trustx_pki_subject *subject, unsigned 
     EVP_PKEY_free(key);
     return rc;
 }
+
+static trustx_rc check_ca_time(X509 *ca_cert, time_t now);

@@ -173,8 +173,8 @@ static trustx_rc read_all(int fd, const char *path, size_t max, uint8_t **data, 
             int err = errno;
 
             free(buf);
-            return trustx_fail_errno(TRUSTX_LAYER_PKI, TRUSTX_E_IO, err, "cannot read %s: %s",
-                                     path, strerror(err));
+            return trustx_fail_errno(TRUSTX_LAYER_PKI, TRUSTX_E_INVALID_ARG, err,
+                                     "cannot read %s: %s", path, strerror(err));
         }
         if (got == 0)
             break;

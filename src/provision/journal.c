@@ -26,7 +26,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS jobs ("
     "  uid TEXT NOT NULL, key_slot INTEGER NOT NULL, step INTEGER NOT NULL,"
     "  curve INTEGER NOT NULL DEFAULT 0, pubkey BLOB, csr_pem TEXT, cert_pem TEXT,"
-    "  cloud_json TEXT, keygen_pending INTEGER NOT NULL DEFAULT 0,"
+    "  cloud_json TEXT, job_json TEXT, keygen_pending INTEGER NOT NULL DEFAULT 0,"
     "  keygen_count INTEGER NOT NULL DEFAULT 0, updated TEXT NOT NULL,"
     "  PRIMARY KEY (uid, key_slot));"
     "CREATE TABLE IF NOT EXISTS events ("
@@ -97,7 +97,7 @@ trustx_rc trustx_journal_load(trustx_journal *j, const char *uid, uint16_t key_s
 {
     static const char sql[] =
         "SELECT step, curve, pubkey, csr_pem, cert_pem, cloud_json, keygen_pending, "
-        "keygen_count FROM jobs WHERE uid = ?1 AND key_slot = ?2";
+        "keygen_count, job_json FROM jobs WHERE uid = ?1 AND key_slot = ?2";
     sqlite3_stmt *st = NULL;
     int step_rc;
 
@@ -126,6 +126,7 @@ trustx_rc trustx_journal_load(trustx_journal *j, const char *uid, uint16_t key_s
         rec->cloud_json = column_strdup(st, 5);
         rec->keygen_pending = sqlite3_column_int(st, 6);
         rec->keygen_count = (uint64_t)sqlite3_column_int64(st, 7);
+        rec->job_json = column_strdup(st, 8);
     }
     sqlite3_finalize(st);
     if (step_rc != SQLITE_ROW && step_rc != SQLITE_DONE)
@@ -160,14 +161,14 @@ trustx_rc trustx_journal_save(trustx_journal *j, const trustx_record *rec)
 {
     static const char sql[] =
         "INSERT INTO jobs (uid, key_slot, step, curve, pubkey, csr_pem, cert_pem, cloud_json,"
-        " keygen_pending, keygen_count, updated)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+        " keygen_pending, keygen_count, job_json, updated)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
         " strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
         " ON CONFLICT (uid, key_slot) DO UPDATE SET step = excluded.step,"
         " curve = excluded.curve, pubkey = excluded.pubkey, csr_pem = excluded.csr_pem,"
         " cert_pem = excluded.cert_pem, cloud_json = excluded.cloud_json,"
         " keygen_pending = excluded.keygen_pending, keygen_count = excluded.keygen_count,"
-        " updated = excluded.updated";
+        " job_json = excluded.job_json, updated = excluded.updated";
     sqlite3_stmt *st = NULL;
     trustx_rc rc = run(j, "BEGIN IMMEDIATE", "begin");
     int step_rc;
@@ -189,6 +190,7 @@ trustx_rc trustx_journal_save(trustx_journal *j, const trustx_record *rec)
     sqlite3_bind_text(st, 8, rec->cloud_json, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 9, rec->keygen_pending);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)rec->keygen_count);
+    sqlite3_bind_text(st, 11, rec->job_json, -1, SQLITE_STATIC);
     step_rc = sqlite3_step(st);
     sqlite3_finalize(st);
 
@@ -201,7 +203,8 @@ trustx_rc trustx_journal_save(trustx_journal *j, const trustx_record *rec)
     return rc;
 }
 
-trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_t key_slot)
+trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_t key_slot,
+                                     const char *job_json)
 {
     trustx_record rec;
     trustx_rc rc = trustx_journal_load(j, uid, key_slot, &rec);
@@ -212,12 +215,14 @@ trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_
     free(rec.csr_pem);
     free(rec.cert_pem);
     free(rec.cloud_json);
+    free(rec.job_json);
     rec.csr_pem = rec.cert_pem = rec.cloud_json = NULL;
+    rec.job_json = job_json ? strdup(job_json) : NULL;
     rec.pubkey_len = 0;
     rec.step = TRUSTX_STEP_NONE;
     rec.keygen_pending = 1;
-    rec.keygen_count++;
     rc = trustx_journal_save(j, &rec);
+    trustx_record_clear(&rec);
     return rc;
 }
 
@@ -246,5 +251,6 @@ void trustx_record_clear(trustx_record *rec)
     free(rec->csr_pem);
     free(rec->cert_pem);
     free(rec->cloud_json);
+    free(rec->job_json);
     memset(rec, 0, sizeof(*rec));
 }

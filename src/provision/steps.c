@@ -275,6 +275,10 @@ trustx_rc trustx_prove_pairing(trustx_chip *chip, uint16_t key_slot, const trust
 
     if (rc == TRUSTX_OK)
         rc = sign_challenge(chip, key_slot, curve, digest, &digest_len, sig, &sig_len);
+    if (rc == TRUSTX_E_DEVICE && trustx_error_last()->device_code == TRUSTX_DEV_OUT_OF_SEQUENCE)
+        trustx_error_prefix("0x%04X holds no key to match the certificate with; generate one "
+                            "first (trustx keygen --slot 0x%04X)",
+                            key_slot, key_slot);
     if (rc == TRUSTX_OK)
         rc = trustx_pki_cert_verify_digest(cert, digest, digest_len, sig, sig_len);
     if (rc == TRUSTX_E_VERIFY)

@@ -145,6 +145,69 @@ for step in keygen csr cert verify; do
     cmp -s <("$TRUSTX" -d "sim:$state" cert read) out-$step/*.cert.pem && pass || fail "chip certificate differs after resuming $step"
 done
 
+# --- a finished job still checks the chip, and refuses changed options ---
+"$TRUSTX_SIM" init rerun.json >/dev/null 2>&1
+perso_rerun() {
+    "$TRUSTX" -d sim:rerun.json --json personalize --ca-cert ca.pem --ca-key ca.key --out-dir out-rerun "$@"
+}
+expect_status 0 "first run" -- perso_rerun --subject "/CN=rerun"
+expect_status 1 "rerun with another subject" -- perso_rerun --subject "/CN=other"
+expect_contains "$err" "--restart" "changed-subject message names --restart"
+expect_status 1 "rerun with another curve" -- perso_rerun --subject "/CN=rerun" --curve p384
+expect_status 0 "erase the certificate slot" -- "$TRUSTX" -d sim:rerun.json object write E0E1 --hex 00 --erase
+expect_status 0 "rerun after the slot was erased" -- perso_rerun --subject "/CN=rerun"
+cmp -s <("$TRUSTX" -d sim:rerun.json cert read) out-rerun/*.cert.pem &&
+    pass || fail "a rerun did not put the erased certificate back"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"]=="ok" and d["locked"] is False, d' "$out" &&
+    pass || fail "rerun summary: $out"
+
+# --- --lock on a job that finished without it locks the chip for real ---
+expect_status 0 "rerun with --lock --yes" -- perso_rerun --subject "/CN=rerun" --lock --yes
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["locked"] is True, d' "$out" &&
+    pass || fail "summary after --lock: $out"
+for oid in E0E1 E0F1; do
+    expect_status 0 "metadata of $oid after a late lock" -- "$TRUSTX" -d sim:rerun.json --json object metadata $oid
+    expect_contains "$out" '"lifecycle":	"operational"' "$oid is locked"
+done
+
+# --- a dry run changes nothing, --restart included ---
+rm -rf out-dry
+expect_status 0 "dry run" -- "$TRUSTX" -d sim:rerun.json personalize --subject "/CN=rerun" \
+    --ca-cert ca.pem --ca-key ca.key --out-dir out-dry --dry-run
+[ ! -e out-dry ] && pass || fail "a dry run created its output folder"
+before=$(sqlite3 out-rerun/journal.sqlite 'SELECT count(*) FROM jobs' 2>/dev/null || python3 -c 'import sqlite3; print(sqlite3.connect("out-rerun/journal.sqlite").execute("SELECT count(*) FROM jobs").fetchone()[0])')
+expect_status 0 "dry run with --restart" -- perso_rerun --subject "/CN=rerun" --restart --dry-run
+after=$(python3 -c 'import sqlite3; print(sqlite3.connect("out-rerun/journal.sqlite").execute("SELECT count(*) FROM jobs").fetchone()[0])')
+[ "$after" = 1 ] && [ "$before" = "$after" ] && pass || fail "a dry run with --restart changed the journal ($before -> $after rows)"
+
+# --- an expired CA is refused before the chip is touched ---
+"$TRUSTX_SIM" init expired.json >/dev/null 2>&1
+# openssl 3.0 cannot back-date a certificate, so Python's cryptography package makes it.
+python3 - <<'PY'
+import datetime
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+key = serialization.load_pem_private_key(open("ca.key", "rb").read(), None)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Old CA")])
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(datetime.datetime(2020, 1, 1))
+        .not_valid_after(datetime.datetime(2021, 1, 1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+open("old-ca.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+before=$(all_writes expired.json)
+if openssl x509 -in old-ca.pem -noout -checkend 0 >/dev/null; then
+    fail "could not make an expired CA certificate for the test"
+else
+    expect_status 1 "personalize with an expired CA" -- "$TRUSTX" -d sim:expired.json personalize \
+        --subject "/CN=x" --ca-cert old-ca.pem --ca-key ca.key --out-dir out-expired
+    expect_contains "$err" "expired" "expired CA message"
+fi
+[ "$(all_writes expired.json)" = "$before" ] && pass || fail "an expired CA changed the chip"
+
 # --- lock makes both slots permanent ---
 "$TRUSTX_SIM" init lock.json >/dev/null 2>&1
 expect_status 0 "personalize --lock --yes" -- "$TRUSTX" -d sim:lock.json personalize --subject "/CN=locked" \

@@ -190,6 +190,15 @@ class PersonalizeAwsTest(unittest.TestCase):
         self.assertIn("before touching the chip", run.stderr)
         self.assertEqual(writes(state), before)
 
+    def test_invalid_thing_name_leaves_chip_untouched(self):
+        state = self.new_chip("badthing")
+        before = writes(state)
+        run = self.personalize(state, "has space")
+        self.assertEqual(run.returncode, 1, run.stderr)
+        self.assertIn("thing name 'has space' is invalid", run.stderr)
+        self.assertEqual(writes(state), before)
+        self.assertEqual(self.control("state")["counts"]["certificates_issued"], 0)
+
     def test_certificate_for_another_key_is_refused_and_revoked(self):
         state = self.new_chip("wrongkey")
         self.control("faults", {"wrong_key": 1})
