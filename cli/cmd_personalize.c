@@ -45,7 +45,9 @@ static void usage(FILE *out)
             "  --journal FILE    the journal (default DIR/journal.sqlite)\n"
             "  --days N          validity of a certificate from --ca-cert (default 7305)\n"
             "  --cert-format F   identity (0xC0 header, default) or der\n"
-            "  --force           replace a key whose certificate slot holds a certificate\n"
+            "  --force           replace a key whose certificate slot holds a certificate;\n"
+            "                    with --aws, also register on a thing that already has an\n"
+            "                    ACTIVE certificate for another key\n"
             "  --lock --yes      lock the key and certificate slots (cannot be undone)\n"
             "  --restart         forget this chip's journal record and start over\n"
             "  --dry-run         print the plan and change nothing\n");
@@ -204,7 +206,7 @@ static trustx_rc prepare(perso_run *run)
     if (rc == TRUSTX_OK && run->ca != NULL)
         trustx_issuer_local_ca(&run->issuer, run->ca, a->days);
     else if (rc == TRUSTX_OK)
-        trustx_issuer_aws(&run->issuer, run->aws, a->thing, a->policy);
+        trustx_issuer_aws(&run->issuer, run->aws, a->thing, a->policy, a->force);
     if (rc == TRUSTX_OK)
         describe_job(run);
     return rc;
@@ -437,8 +439,21 @@ static int execute(perso_run *run)
                result.uid, result.key_slot, result.cert_slot, result.locked ? ", locked" : "",
                a->out_dir);
     free(summary);
+    if (rc != TRUSTX_OK) {
+        int status = cli_report(run->ctx, rc);
+
+        /* A key without a matching certificate in the chip is never left unmentioned. */
+        if (result.finished >= TRUSTX_STEP_KEYGEN && result.finished < TRUSTX_STEP_VERIFY)
+            fprintf(stderr,
+                    "trustx: note: 0x%04X holds a new key that no certificate in the chip "
+                    "matches yet; the journal %s has recorded it, so running the same command "
+                    "again finishes the job without another key\n",
+                    a->slot, run->journal_path);
+        trustx_personalize_result_clear(&result);
+        return status;
+    }
     trustx_personalize_result_clear(&result);
-    return rc == TRUSTX_OK ? 0 : cli_report(run->ctx, rc);
+    return 0;
 }
 
 enum {

@@ -309,6 +309,12 @@ typedef struct trustx_aws_register_req {
     trustx_curve curve;            /* the chip key's curve */
     const uint8_t *public_key;     /* required: uncompressed point 04||X||Y */
     size_t public_key_len;
+    /*
+     * 0: fail with TRUSTX_E_CLOUD when the thing already has an ACTIVE
+     * certificate for another key, since two devices would then share one
+     * identity. Nonzero: go on and attach this chip's certificate as well.
+     */
+    int allow_other_active;
 } trustx_aws_register_req;
 
 typedef enum trustx_aws_step {

@@ -198,10 +198,11 @@ struct trustx_aws_client;
 /*
  * An issuer that registers the device in AWS IoT as thing (policy NULL: the
  * default least-privilege policy). client and the strings stay owned by the
- * caller and MUST outlive the issuer's use.
+ * caller and MUST outlive the issuer's use. allow_other_active lets a thing
+ * that already has an ACTIVE certificate for another key get this one too.
  */
 void trustx_issuer_aws(trustx_issuer *issuer, struct trustx_aws_client *client,
-                       const char *thing, const char *policy);
+                       const char *thing, const char *policy, int allow_other_active);
 
 typedef void (*trustx_progress_fn)(void *user, trustx_step step, const char *message);
 
@@ -232,6 +233,7 @@ typedef struct trustx_personalize_result {
     uint8_t pubkey[TRUSTX_PUBKEY_MAX];
     size_t pubkey_len;
     trustx_step resumed_after;           /* last step an earlier run had finished */
+    trustx_step finished;                /* last step finished when this run ended */
     unsigned keys_generated;             /* key generations in this run */
     uint64_t keygen_total;               /* key generations the journal has seen for this job */
     int cert_unchanged;                  /* the slot already held the certificate */

@@ -120,9 +120,11 @@ static const char *cert_id_of(const char *arn)
  */
 static trustx_rc find_attached(trustx_aws_client *c, const trustx_aws_register_req *req,
                                const trustx_aws_strings *principals,
-                               trustx_aws_certificate *out, int *found)
+                               trustx_aws_certificate *out, int *found, char *other_active,
+                               size_t other_cap)
 {
     *found = 0;
+    other_active[0] = '\0';
     for (size_t i = 0; i < principals->count; i++) {
         const char *id = cert_id_of(principals->items[i]);
         trustx_aws_certificate cert;
@@ -134,8 +136,14 @@ static trustx_rc find_attached(trustx_aws_client *c, const trustx_aws_register_r
         rc = trustx_aws_describe_certificate(c, id, &exists, &cert);
         if (rc != TRUSTX_OK)
             return rc;
-        if (!exists || trustx_aws_pem_matches_key(cert.pem, 0, req->curve, req->public_key,
-                                                  req->public_key_len) != TRUSTX_OK) {
+        if (!exists) {
+            trustx_aws_certificate_clear(&cert);
+            continue;
+        }
+        if (trustx_aws_pem_matches_key(cert.pem, 0, req->curve, req->public_key,
+                                       req->public_key_len) != TRUSTX_OK) {
+            if (strcmp(cert.status, "ACTIVE") == 0)
+                snprintf(other_active, other_cap, "%s", cert.id);
             trustx_aws_certificate_clear(&cert);
             continue;
         }
@@ -242,13 +250,22 @@ static trustx_rc ensure_certificate(trustx_aws_client *c, const trustx_aws_regis
                                     trustx_aws_register_result *res)
 {
     trustx_aws_strings principals;
+    char other_active[TRUSTX_AWS_CERT_ID_LEN + 1];
     int found = 0;
     int attached = 0;
     trustx_rc rc;
 
     rc = trustx_aws_list_thing_principals(c, req->thing_name, &principals);
     if (rc == TRUSTX_OK)
-        rc = find_attached(c, req, &principals, cert, &found);
+        rc = find_attached(c, req, &principals, cert, &found, other_active,
+                           sizeof(other_active));
+    if (rc == TRUSTX_OK && !found && other_active[0] != '\0' && !req->allow_other_active)
+        rc = trustx_fail(TRUSTX_LAYER_AWS, TRUSTX_E_CLOUD,
+                         "thing %s already has ACTIVE certificate %s for another key, so "
+                         "another device may be using this thing; give each device its own "
+                         "--thing, or deactivate that certificate (--force attaches this "
+                         "chip's certificate as well)",
+                         req->thing_name, other_active);
     if (rc == TRUSTX_OK && found) {
         res->certificate = TRUSTX_AWS_STEP_REUSED;
         attached = 1;

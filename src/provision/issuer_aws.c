@@ -16,6 +16,7 @@ typedef struct aws_issuer {
     trustx_aws_client *client;
     const char *thing;
     const char *policy;
+    int allow_other_active;
 } aws_issuer;
 
 static char *result_to_json(const trustx_aws_register_result *r)
@@ -60,6 +61,7 @@ static trustx_rc register_with_aws(void *issuer_ctx, const char *csr_pem, trustx
     req.curve = curve;
     req.public_key = pub;
     req.public_key_len = pub_len;
+    req.allow_other_active = ai->allow_other_active;
 
     rc = trustx_aws_register(ai->client, &req, install, install_ctx, &res);
     *result_json = rc == TRUSTX_OK ? result_to_json(&res) : NULL;
@@ -70,13 +72,14 @@ static trustx_rc register_with_aws(void *issuer_ctx, const char *csr_pem, trustx
 }
 
 void trustx_issuer_aws(trustx_issuer *issuer, trustx_aws_client *client, const char *thing,
-                       const char *policy)
+                       const char *policy, int allow_other_active)
 {
     static _Thread_local aws_issuer ctx;
 
     ctx.client = client;
     ctx.thing = thing;
     ctx.policy = policy;
+    ctx.allow_other_active = allow_other_active;
     issuer->name = "AWS IoT";
     issuer->run = register_with_aws;
     issuer->ctx = &ctx;

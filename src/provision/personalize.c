@@ -294,6 +294,7 @@ static trustx_rc copy_out(job *j)
     memcpy(r->pubkey, j->rec.pubkey, j->rec.pubkey_len);
     r->pubkey_len = j->rec.pubkey_len;
     r->keygen_total = j->rec.keygen_count;
+    r->finished = j->rec.step;
 
     free(r->csr_pem);
     free(r->cert_pem);

@@ -190,6 +190,20 @@ class PersonalizeAwsTest(unittest.TestCase):
         self.assertIn("before touching the chip", run.stderr)
         self.assertEqual(writes(state), before)
 
+    def test_second_chip_on_one_thing_is_refused(self):
+        first = self.new_chip("shared-a")
+        run = self.personalize(first, "dev-shared")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        second = self.new_chip("shared-b")
+        run = self.personalize(second, "dev-shared")
+        self.assertEqual(run.returncode, 5, run.stderr)
+        self.assertIn("another key", run.stderr)
+        self.assertEqual(writes(second)["E0E1"], 0)
+        run = self.personalize(second, "dev-shared", None, "--force")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        iot = self.botocore_client()
+        self.assertEqual(len(iot.list_thing_principals(thingName="dev-shared")["principals"]), 2)
+
     def test_invalid_thing_name_leaves_chip_untouched(self):
         state = self.new_chip("badthing")
         before = writes(state)
