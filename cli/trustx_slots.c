@@ -2,6 +2,7 @@
 /* Summaries of key and certificate slots for trustx info. */
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/x509.h>
 
 #include "slots.h"
@@ -38,10 +39,17 @@ static void describe_certificate(const uint8_t *data, size_t len, char *out, siz
         return;
     }
     {
-        char subject[120];
+        /* RFC 2253 form with UTF-8 kept as it is, so that non-ASCII names read correctly. */
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *text = NULL;
+        long n = 0;
 
-        X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
-        snprintf(out, cap, "X.509 (%s) %s", format, subject);
+        if (bio != NULL &&
+            X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+                               XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0)
+            n = BIO_get_mem_data(bio, &text);
+        snprintf(out, cap, "X.509 (%s) %.*s", format, (int)n, text ? text : "");
+        BIO_free(bio);
     }
     X509_free(cert);
 }
