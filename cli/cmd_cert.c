@@ -91,7 +91,10 @@ static int cert_read(cli_ctx *ctx, const cert_args *a)
     trustx_chip *chip = NULL;
     char *pem = NULL;
     const uint8_t *der;
-    trustx_rc rc = cli_open_chip(ctx, &chip);
+    trustx_rc rc = opt_check_output(a->out);
+
+    if (rc == TRUSTX_OK)
+        rc = cli_open_chip(ctx, &chip);
 
     trustx_pki_chain_init(&chain);
     if (rc == TRUSTX_OK)

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* trustx csr: a certificate signing request signed by a key in the chip. */
-#include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "commands.h"
 #include "opts.h"
@@ -30,20 +27,6 @@ static void usage(FILE *out)
             "Options of the original optiga_generate_csr tool work too: -i FILE (--config),\n"
             "-o FILE, -f DEVICE (-d), -p OID (--slot).\n"
             "Every input is checked before the chip is touched.\n");
-}
-
-/* Fails early when the output file cannot be created, before the chip changes. */
-static trustx_rc check_output(const char *path)
-{
-    char copy[4096];
-
-    if (path == NULL || strcmp(path, "-") == 0)
-        return TRUSTX_OK;
-    snprintf(copy, sizeof(copy), "%s", path);
-    if (access(dirname(copy), W_OK) != 0)
-        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, errno,
-                                 "cannot write %s: %s", path, strerror(errno));
-    return TRUSTX_OK;
 }
 
 typedef struct csr_args {
@@ -120,7 +103,7 @@ int cmd_csr(cli_ctx *ctx, int argc, char **argv)
 
     rc = opt_subject(a.config, a.dn, &subject);
     if (rc == TRUSTX_OK)
-        rc = check_output(a.out);
+        rc = opt_check_output(a.out);
     if (rc == TRUSTX_OK)
         rc = make(ctx, &a, &subject, &der, &der_len);
     if (rc == TRUSTX_OK && !a.der)

@@ -52,7 +52,9 @@ int cmd_keygen(cli_ctx *ctx, int argc, char **argv)
     if (optind != argc)
         return cli_usage_error(ctx, "keygen: unexpected argument '%s'", argv[optind]);
 
-    rc = cli_open_chip(ctx, &chip);
+    rc = opt_check_output(out_path);
+    if (rc == TRUSTX_OK)
+        rc = cli_open_chip(ctx, &chip);
     if (rc == TRUSTX_OK)
         rc = trustx_keygen(chip, slot, curve, force, pub, sizeof(pub), &pub_len);
     trustx_chip_close(chip);

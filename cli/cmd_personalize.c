@@ -78,7 +78,7 @@ typedef struct perso_run {
     trustx_issuer issuer;
     trustx_journal *journal;           /* NULL in a dry run without a journal file */
     char journal_path[PATH_MAX_LEN];
-    char job[1024];                     /* the options that define the job, as JSON */
+    char *job;                          /* the options that define the job, as JSON */
 } perso_run;
 
 /* Test hook: TRUSTX_TEST_CRASH_AFTER=STEP kills the process right after STEP is saved. */
@@ -113,8 +113,7 @@ static void describe_job(perso_run *run)
 {
     const perso_args *a = run->args;
     cJSON *o = cJSON_CreateObject();
-    char text[512];
-    char *json;
+    static char text[8192];   /* 16 attributes of up to 512 bytes each, with their names */
 
     if (run->have_subject && trustx_pki_subject_format(&run->subject, text, sizeof(text)) ==
                                  TRUSTX_OK)
@@ -129,9 +128,7 @@ static void describe_job(perso_run *run)
         snprintf(text, sizeof(text), "CA %.*s", (int)strcspn(full, "\n"), full);
     }
     cJSON_AddStringToObject(o, "issuer", text);
-    json = cJSON_PrintUnformatted(o);
-    snprintf(run->job, sizeof(run->job), "%s", json ? json : "{}");
-    cJSON_free(json);
+    run->job = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
 }
 
@@ -372,6 +369,12 @@ static int execute(perso_run *run)
 
     memset(&result, 0, sizeof(result));
     memset(&rec, 0, sizeof(rec));
+    if (a->restart && !run->have_subject)
+        return cli_report(run->ctx,
+                          trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
+                                      "--restart starts a new job, which needs a subject; add "
+                                      "--config FILE or --subject DN"));
+
     rc = cli_open_chip(run->ctx, &chip);
     if (rc == TRUSTX_OK)
         rc = trustx_chip_uid_hex(chip, uid);
@@ -442,10 +445,18 @@ static int execute(perso_run *run)
     if (rc != TRUSTX_OK) {
         int status = cli_report(run->ctx, rc);
 
-        /* A key without a matching certificate in the chip is never left unmentioned. */
-        if (result.finished >= TRUSTX_STEP_KEYGEN && result.finished < TRUSTX_STEP_VERIFY)
+        /*
+         * A key without a matching certificate in the chip is never left
+         * unmentioned, but the note is not given when this run refused to go
+         * on with the recorded job (changed options, replaced key).
+         */
+        int job_refused = (rc == TRUSTX_E_INVALID_ARG || rc == TRUSTX_E_VERIFY) &&
+                          result.finished == result.resumed_after;
+
+        if (!job_refused && (result.keygen_pending || (result.finished >= TRUSTX_STEP_KEYGEN &&
+                                                       result.finished < TRUSTX_STEP_VERIFY)))
             fprintf(stderr,
-                    "trustx: note: 0x%04X holds a new key that no certificate in the chip "
+                    "trustx: note: 0x%04X may hold a new key that no certificate in the chip "
                     "matches yet; the journal %s has recorded it, so running the same command "
                     "again finishes the job without another key\n",
                     a->slot, run->journal_path);
@@ -507,6 +518,7 @@ static trustx_rc take_option(cli_ctx *ctx, perso_args *a, int opt)
 
 static void release(perso_run *run)
 {
+    cJSON_free(run->job);
     trustx_journal_close(run->journal);
     trustx_pki_ca_free(run->ca);
     trustx_aws_client_free(run->aws);

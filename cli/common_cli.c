@@ -189,8 +189,8 @@ trustx_rc cli_write_file(const char *path, const uint8_t *data, size_t len)
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         err = errno;
-        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_IO, err, "cannot create %s: %s",
-                                 path, strerror(err));
+        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, err,
+                                 "cannot create %s: %s", path, strerror(err));
     }
 
     while (done < len) {
@@ -209,8 +209,8 @@ trustx_rc cli_write_file(const char *path, const uint8_t *data, size_t len)
         err = errno;
     if (err != 0) {
         unlink(tmp);
-        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_IO, err, "cannot write %s: %s", path,
-                                 strerror(err));
+        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, err,
+                                 "cannot write %s: %s", path, strerror(err));
     }
     return TRUSTX_OK;
 }

@@ -19,6 +19,13 @@ trustx_rc opt_curve(const char *text, trustx_curve *curve);
 /* Loads the subject from exactly one of config (a config.jsn file) or dn. */
 trustx_rc opt_subject(const char *config, const char *dn, trustx_pki_subject *subject);
 
+/*
+ * Fails early (TRUSTX_E_INVALID_ARG) when path cannot be written as an output
+ * file: its folder is not writable, or it exists and is not a regular file.
+ * NULL and "-" (stdout) pass. Call it before anything changes the chip.
+ */
+trustx_rc opt_check_output(const char *path);
+
 /* Parses "identity" or "der". */
 trustx_rc opt_cert_format(const char *text, trustx_pki_slot_format *format);
 

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Option parsers shared by the key, CSR, certificate and personalize commands. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "opts.h"
 
@@ -71,4 +76,21 @@ trustx_rc opt_cert_format(const char *text, trustx_pki_slot_format *format)
     }
     return trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
                        "invalid certificate format '%s'; use identity or der", text);
+}
+
+trustx_rc opt_check_output(const char *path)
+{
+    char copy[4096];
+    struct stat st;
+
+    if (path == NULL || strcmp(path, "-") == 0)
+        return TRUSTX_OK;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
+                           "cannot write %s: it exists and is not a regular file", path);
+    snprintf(copy, sizeof(copy), "%s", path);
+    if (access(dirname(copy), W_OK) != 0)
+        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, errno,
+                                 "cannot write %s: %s", path, strerror(errno));
+    return TRUSTX_OK;
 }

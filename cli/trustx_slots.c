@@ -112,12 +112,17 @@ trustx_rc slot_summarize(trustx_chip *chip, uint16_t oid, slot_summary *s)
         return rc;
 
     s->used = len;
-    while (len > 0 && data[len - 1] == 0)
-        len--;
-    if (len == 0)
-        snprintf(s->contents, sizeof(s->contents), "empty");
-    else
-        describe_certificate(data, len, s->contents, sizeof(s->contents));
+    {
+        size_t nonzero = len;
+
+        /* All-zero data is an empty slot; a certificate is decoded with its full length. */
+        while (nonzero > 0 && data[nonzero - 1] == 0)
+            nonzero--;
+        if (nonzero == 0)
+            snprintf(s->contents, sizeof(s->contents), "empty");
+        else
+            describe_certificate(data, len, s->contents, sizeof(s->contents));
+    }
     return TRUSTX_OK;
 }
 

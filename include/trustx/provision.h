@@ -49,7 +49,8 @@ typedef struct trustx_record {
     char *cloud_json;          /* owned, may be NULL: registration result */
     char *job_json;            /* owned, may be NULL: the options the job was started with */
     uint64_t keygen_count;     /* key generations that finished for the slot */
-    int keygen_pending;        /* a key generation was sent but its result never saved */
+    int keygen_pending;        /* a key generation was sent but its result never saved;
+                                  pubkey then holds the key the slot had before, if any */
 } trustx_record;
 
 typedef struct trustx_journal trustx_journal;
@@ -73,10 +74,13 @@ trustx_rc trustx_journal_save(trustx_journal *j, const trustx_record *rec);
  * Records that a key generation is about to be sent, before it is sent, so
  * that a crash between the chip's key generation and the next save is seen
  * on the next run. Everything derived from an earlier key is dropped, and
- * job_json (may be NULL) is stored as the options of the new job.
+ * job_json (may be NULL) is stored as the options of the new job. old_pub
+ * (may be NULL) is the public key the slot holds before the generation; the
+ * record keeps it so that a recovery can tell an old key from a new one.
  */
 trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_t key_slot,
-                                     const char *job_json);
+                                     const char *job_json, const uint8_t *old_pub,
+                                     size_t old_pub_len);
 
 /* Returns nonzero when a key generation was marked but its public key never saved. */
 int trustx_record_keygen_pending(const trustx_record *rec);
@@ -114,6 +118,13 @@ trustx_rc trustx_slot_certificate(trustx_chip *chip, uint16_t cert_slot, int *pr
  */
 trustx_rc trustx_keygen(trustx_chip *chip, uint16_t key_slot, trustx_curve curve, int force,
                         uint8_t *pub, size_t cap, size_t *pub_len);
+
+/* The guards of trustx_keygen() alone: they read the chip and change nothing. */
+trustx_rc trustx_keygen_check(trustx_chip *chip, uint16_t key_slot, int force);
+
+/* The key generation of trustx_keygen() without its guards; call trustx_keygen_check() first. */
+trustx_rc trustx_keygen_unchecked(trustx_chip *chip, uint16_t key_slot, trustx_curve curve,
+                                  uint8_t *pub, size_t cap, size_t *pub_len);
 
 /*
  * Recovers the public key of the key in key_slot from two signatures over
@@ -234,6 +245,7 @@ typedef struct trustx_personalize_result {
     size_t pubkey_len;
     trustx_step resumed_after;           /* last step an earlier run had finished */
     trustx_step finished;                /* last step finished when this run ended */
+    int keygen_pending;                  /* a key generation's outcome is still unknown */
     unsigned keys_generated;             /* key generations in this run */
     uint64_t keygen_total;               /* key generations the journal has seen for this job */
     int cert_unchanged;                  /* the slot already held the certificate */

@@ -34,19 +34,20 @@ trustx_rc cmd_exchange_raw(trustx_chip *chip, const uint8_t *apdu, size_t len, u
     return TRUSTX_OK;
 }
 
-/* Reads 0xF1C2 after a failed status; returns the code or -1 if it cannot be read. */
-static int read_last_error(trustx_chip *chip)
+/*
+ * Reads 0xF1C2 after a failed status into *code (-1 when the chip returns no
+ * valid code). A transport or protocol failure of the read is returned as it is.
+ */
+static trustx_rc read_last_error(trustx_chip *chip, int *code)
 {
     uint8_t apdu[] = {TRUSTX_CMD_GET_DATA_OBJECT, 0x00, 0x00, 0x02, 0xF1, 0xC2};
     uint8_t resp[16];
     size_t resp_len = 0;
+    trustx_rc rc = cmd_exchange_raw(chip, apdu, sizeof(apdu), resp, sizeof(resp), &resp_len,
+                                    cmd_get_data_hint_us(1));
 
-    if (cmd_exchange_raw(chip, apdu, sizeof(apdu), resp, sizeof(resp), &resp_len,
-                         cmd_get_data_hint_us(1)) != TRUSTX_OK)
-        return -1;
-    if (resp[0] != 0x00 || resp_len != 5)
-        return -1;
-    return resp[4];
+    *code = (rc == TRUSTX_OK && resp[0] == 0x00 && resp_len == 5) ? resp[4] : -1;
+    return rc;
 }
 
 trustx_rc cmd_exchange(trustx_chip *chip, const char *what, const uint8_t *apdu, size_t len,
@@ -62,7 +63,13 @@ trustx_rc cmd_exchange(trustx_chip *chip, const char *what, const uint8_t *apdu,
     if (resp[0] == 0x00)
         return TRUSTX_OK;
 
-    code = read_last_error(chip);
+    rc = read_last_error(chip, &code);
+    if (rc != TRUSTX_OK) {
+        trustx_error_prefix("%s: chip returned status 0x%02X, then reading its last error code "
+                            "(0xF1C2) failed",
+                            what, resp[0]);
+        return rc;
+    }
     if (code < 0)
         rc = trustx_fail(TRUSTX_LAYER_COMMAND, TRUSTX_E_DEVICE,
                          "%s: chip returned status 0x%02X and its last error code (0xF1C2) "
@@ -99,9 +106,13 @@ trustx_rc trustx_open_application(trustx_chip *chip)
         trustx_error_prefix("reading the max comms buffer size (0xE0C6)");
         return rc;
     }
-    if (got != 2 || ((unsigned)comms[0] << 8 | comms[1]) < CMD_MIN_MAX_APDU)
+    if (got != 2)
         return trustx_fail(TRUSTX_LAYER_COMMAND, TRUSTX_E_PROTOCOL,
-                           "max comms buffer size 0xE0C6 is invalid (%zu bytes)", got);
+                           "max comms buffer size 0xE0C6 has %zu bytes; expected 2", got);
+    if (((unsigned)comms[0] << 8 | comms[1]) < CMD_MIN_MAX_APDU)
+        return trustx_fail(TRUSTX_LAYER_COMMAND, TRUSTX_E_PROTOCOL,
+                           "max comms buffer size 0xE0C6 is %u bytes; at least %u expected",
+                           (unsigned)comms[0] << 8 | comms[1], (unsigned)CMD_MIN_MAX_APDU);
 
     chip->max_apdu = (unsigned)comms[0] << 8 | comms[1];
     if (chip->max_apdu > TRUSTX_APDU_MAX - 4)

@@ -186,7 +186,8 @@ trustx_rc trustx_calc_sign(trustx_chip *chip, uint16_t key_oid, const uint8_t *d
 static trustx_rc unwrap_signature(const uint8_t *sig, size_t sig_len, const uint8_t **raw,
                                   size_t *raw_len)
 {
-    if (sig_len < 8 || sig[0] != 0x30 || sig[1] >= 0x80 || (size_t)sig[1] + 2 != sig_len)
+    if (sig_len < 8 || sig_len > TRUSTX_SIG_DER_MAX || sig[0] != 0x30 || sig[1] >= 0x80 ||
+        (size_t)sig[1] + 2 != sig_len)
         return trustx_fail(TRUSTX_LAYER_COMMAND, TRUSTX_E_INVALID_ARG,
                            "signature is not a DER ECDSA-Sig-Value (%zu bytes)", sig_len);
     *raw = sig + 2;

@@ -56,7 +56,8 @@ static trustx_rc candidates(const recover_ctx *c, const uint8_t *digest, size_t 
     trustx_rc rc = TRUSTX_OK;
 
     if (es == NULL || p != sig + sig_len) {
-        rc = trustx_fail(TRUSTX_LAYER_PKI, TRUSTX_E_VERIFY, "signature is not DER ECDSA");
+        rc = trustx_fail(TRUSTX_LAYER_PKI, TRUSTX_E_PROTOCOL,
+                         "the chip's signature is not DER ECDSA");
         goto out;
     }
     ECDSA_SIG_get0(es, &r, &s);

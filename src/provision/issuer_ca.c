@@ -25,6 +25,9 @@ static trustx_rc issue_locally(void *issuer_ctx, const char *csr_pem, trustx_cur
 
     *result_json = NULL;
     rc = trustx_pki_ca_issue(lc->ca, (const uint8_t *)csr_pem, strlen(csr_pem), &issue, &cert);
+    if (rc == TRUSTX_E_CRYPTO)
+        rc = trustx_fail(TRUSTX_LAYER_PROVISION, TRUSTX_E_CLOUD, "the CA failed to sign: %s",
+                         trustx_error_last()->message);
     if (rc == TRUSTX_OK)
         rc = trustx_pki_cert_match_key(cert, curve, pub, pub_len);
     if (rc == TRUSTX_OK) {

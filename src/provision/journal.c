@@ -198,13 +198,20 @@ trustx_rc trustx_journal_save(trustx_journal *j, const trustx_record *rec)
     if (rc == TRUSTX_OK)
         rc = add_event(j, rec->uid, rec->key_slot, trustx_step_name(rec->step));
     if (rc == TRUSTX_OK)
-        return run(j, "COMMIT", "commit");
-    run(j, "ROLLBACK", "rollback");
+        rc = run(j, "COMMIT", "commit");
+    if (rc != TRUSTX_OK) {
+        trustx_error saved = *trustx_error_last();
+
+        /* A failed COMMIT leaves the transaction open; the next BEGIN would fail. */
+        run(j, "ROLLBACK", "rollback");
+        trustx_fail(saved.layer, saved.rc, "%s", saved.message);
+    }
     return rc;
 }
 
 trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_t key_slot,
-                                     const char *job_json)
+                                     const char *job_json, const uint8_t *old_pub,
+                                     size_t old_pub_len)
 {
     trustx_record rec;
     trustx_rc rc = trustx_journal_load(j, uid, key_slot, &rec);
@@ -219,6 +226,10 @@ trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_
     rec.csr_pem = rec.cert_pem = rec.cloud_json = NULL;
     rec.job_json = job_json ? strdup(job_json) : NULL;
     rec.pubkey_len = 0;
+    if (old_pub != NULL && old_pub_len <= sizeof(rec.pubkey)) {
+        memcpy(rec.pubkey, old_pub, old_pub_len);
+        rec.pubkey_len = old_pub_len;
+    }
     rec.step = TRUSTX_STEP_NONE;
     rec.keygen_pending = 1;
     rc = trustx_journal_save(j, &rec);

@@ -147,8 +147,7 @@ static void explain_refusal(trustx_chip *chip, uint16_t oid)
     trustx_error_set_device_code(saved.device_code);
 }
 
-trustx_rc trustx_keygen(trustx_chip *chip, uint16_t key_slot, trustx_curve curve, int force,
-                        uint8_t *pub, size_t cap, size_t *pub_len)
+trustx_rc trustx_keygen_check(trustx_chip *chip, uint16_t key_slot, int force)
 {
     uint16_t cert_slot = trustx_paired_cert_slot(key_slot);
     char desc[256] = "";
@@ -166,13 +165,29 @@ trustx_rc trustx_keygen(trustx_chip *chip, uint16_t key_slot, trustx_curve curve
                            "0x%04X holds a certificate (%s) for the current key in 0x%04X; a new "
                            "key would leave it matching nothing. Add --force to replace the key",
                            cert_slot, desc, key_slot);
+    return TRUSTX_OK;
+}
 
-    rc = trustx_gen_keypair(chip, key_slot, curve, KEY_USAGE_DEFAULT, pub, cap, pub_len);
+trustx_rc trustx_keygen_unchecked(trustx_chip *chip, uint16_t key_slot, trustx_curve curve,
+                                  uint8_t *pub, size_t cap, size_t *pub_len)
+{
+    trustx_rc rc = trustx_gen_keypair(chip, key_slot, curve, KEY_USAGE_DEFAULT, pub, cap,
+                                      pub_len);
     if (rc == TRUSTX_E_DEVICE && trustx_error_last()->device_code == TRUSTX_DEV_ACCESS_DENIED)
         explain_refusal(chip, key_slot);
     if (rc == TRUSTX_OK)
         trustx_log(TRUSTX_LOG_INFO, "provision", "generated a %s key in 0x%04X",
                    trustx_pki_curve_name(curve), key_slot);
+    return rc;
+}
+
+trustx_rc trustx_keygen(trustx_chip *chip, uint16_t key_slot, trustx_curve curve, int force,
+                        uint8_t *pub, size_t cap, size_t *pub_len)
+{
+    trustx_rc rc = trustx_keygen_check(chip, key_slot, force);
+
+    if (rc == TRUSTX_OK)
+        rc = trustx_keygen_unchecked(chip, key_slot, curve, pub, cap, pub_len);
     return rc;
 }
 
@@ -349,16 +364,28 @@ trustx_rc trustx_install_certificate(trustx_chip *chip, uint16_t cert_slot, uint
     return rc;
 }
 
+/* Locks one slot unless its lifecycle is operational already (a locked slot may refuse). */
+static trustx_rc lock_slot(trustx_chip *chip, uint16_t oid)
+{
+    uint8_t raw[64];
+    size_t len = 0;
+    trustx_metadata md;
+    trustx_rc rc = trustx_get_metadata(chip, oid, raw, sizeof(raw), &len);
+
+    if (rc == TRUSTX_OK)
+        rc = trustx_metadata_decode(raw, len, &md);
+    if (rc != TRUSTX_OK || (md.lcso < 0 || md.lcso >= 0x07))
+        return rc;
+    return trustx_set_metadata(chip, oid, trustx_lock_metadata, sizeof(trustx_lock_metadata));
+}
+
 trustx_rc trustx_lock_slots(trustx_chip *chip, uint16_t key_slot)
 {
-    uint16_t cert_slot = trustx_paired_cert_slot(key_slot);
     trustx_rc rc = trustx_check_key_slot(key_slot);
 
     if (rc == TRUSTX_OK)
-        rc = trustx_set_metadata(chip, cert_slot, trustx_lock_metadata,
-                                 sizeof(trustx_lock_metadata));
+        rc = lock_slot(chip, trustx_paired_cert_slot(key_slot));
     if (rc == TRUSTX_OK)
-        rc = trustx_set_metadata(chip, key_slot, trustx_lock_metadata,
-                                 sizeof(trustx_lock_metadata));
+        rc = lock_slot(chip, key_slot);
     return rc;
 }

@@ -190,6 +190,10 @@ static trustx_rc wrap_decorator(const char *name, size_t name_len, trustx_transp
         name[name_len - 1] == ')') {
         size_t spec_len = name_len - 8;
 
+        if (spec_len >= sizeof(spec))
+            return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_INVALID_ARG,
+                               "faults(...) specification is longer than %zu bytes",
+                               sizeof(spec) - 1);
         memcpy(spec, paren + 1, spec_len);
         spec[spec_len] = '\0';
         return trustx_transport_faults_wrap(inner, spec, out);

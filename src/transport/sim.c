@@ -144,14 +144,11 @@ trustx_rc transport_sim_open(const char *args, trustx_transport **out)
     if (c == NULL)
         return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_NOMEM, "out of memory");
 
+    /* sim_chip_new() owns app from the call on, and closes it when it fails. */
     rc = sim_app_open(path, lock_wait_ms, &app);
     if (rc == TRUSTX_OK)
         rc = sim_chip_new(app, &faults, &c->chip);
-    else
-        app = NULL;
     if (rc != TRUSTX_OK) {
-        if (c->chip == NULL)
-            sim_app_close(app);
         free(c);
         return rc;
     }

@@ -105,6 +105,19 @@ static trustx_rc exchange(socket_ctx *c, uint8_t op, uint8_t addr, const uint8_t
 
     *status = reply[0];
     *reply_len = ((size_t)reply[1] << 8) | reply[2];
+    if (*status != REPLY_ACK && *reply_len > 0) {
+        uint8_t sink[256];
+
+        /* Data after an error reply is read off, so the stream stays in step. */
+        for (size_t left = *reply_len; left > 0 && rc == TRUSTX_OK;) {
+            size_t n = left < sizeof(sink) ? left : sizeof(sink);
+
+            rc = recv_all(c, sink, n);
+            left -= n;
+        }
+        if (rc != TRUSTX_OK)
+            return rc;
+    }
     if (*status == REPLY_BAD_REQUEST)
         return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_PROTOCOL,
                            "%s: simulator rejected request '%c' of %zu bytes as malformed",

@@ -208,6 +208,36 @@ else
 fi
 [ "$(all_writes expired.json)" = "$before" ] && pass || fail "an expired CA changed the chip"
 
+# --- a refused key generation leaves no mark that a later run could take as done ---
+"$TRUSTX_SIM" init guard.json >/dev/null 2>&1
+expect_status 0 "personalize with journal A" -- "$TRUSTX" -d sim:guard.json personalize \
+    --subject "/CN=guard" --ca-cert ca.pem --ca-key ca.key --out-dir out-guard-a
+before=$(all_writes guard.json)
+for attempt in 1 2; do
+    expect_status 3 "journal B without --force, attempt $attempt" -- "$TRUSTX" -d sim:guard.json \
+        personalize --subject "/CN=guard" --ca-cert ca.pem --ca-key ca.key --out-dir out-guard-b
+    expect_contains "$err" "--force" "refusal names --force (attempt $attempt)"
+done
+[ "$(all_writes guard.json)" = "$before" ] && pass || fail "a refused run changed the chip"
+
+# --- --restart without a subject keeps the journal ---
+expect_status 1 "--restart without a subject" -- "$TRUSTX" -d sim:guard.json personalize \
+    --ca-cert ca.pem --ca-key ca.key --out-dir out-guard-a --restart
+count=$(python3 -c 'import sqlite3; print(sqlite3.connect("out-guard-a/journal.sqlite").execute("SELECT count(*) FROM jobs").fetchone()[0])')
+[ "$count" = 1 ] && pass || fail "--restart without a subject deleted the journal record"
+
+# --- output paths are checked before the chip changes ---
+"$TRUSTX_SIM" init outputs.json >/dev/null 2>&1
+mkdir -p a-folder
+before=$(all_writes outputs.json)
+expect_status 1 "keygen -o into a missing folder" -- "$TRUSTX" -d sim:outputs.json keygen --slot E0F2 -o /nonexistent/pub.pem
+expect_status 1 "csr --new-key -o a folder" -- "$TRUSTX" -d sim:outputs.json csr --slot E0F2 --new-key --subject /CN=x -o a-folder
+[ "$(all_writes outputs.json)" = "$before" ] && pass || fail "an unwritable output let the chip change"
+
+# --- an over-long fault specification is refused, not overflowed ---
+long_spec=$(python3 -c "print('flip=0,' * 100 + 'seed=1')")
+expect_status 1 "over-long faults() specification" -- "$TRUSTX" -d "faults($long_spec)+sim:outputs.json" info
+
 # --- lock makes both slots permanent ---
 "$TRUSTX_SIM" init lock.json >/dev/null 2>&1
 expect_status 0 "personalize --lock --yes" -- "$TRUSTX" -d sim:lock.json personalize --subject "/CN=locked" \

@@ -137,6 +137,18 @@ static void verify_sign_on_chip(void **state)
     assert_int_equal(trustx_verify_sign(chip, TRUSTX_CURVE_P256, pub, pub_len, digest,
                                         sizeof(digest), sig, sig_len),
                      TRUSTX_E_VERIFY);
+
+    /* A signature longer than any ECDSA-Sig-Value is rejected before it is copied. */
+    {
+        uint8_t big[129];
+
+        memset(big, 0x02, sizeof(big));
+        big[0] = 0x30;
+        big[1] = 0x7F;
+        assert_int_equal(trustx_verify_sign(chip, TRUSTX_CURVE_P256, pub, pub_len, digest,
+                                            sizeof(digest), big, sizeof(big)),
+                         TRUSTX_E_INVALID_ARG);
+    }
     trustx_chip_close(chip);
 }
 
