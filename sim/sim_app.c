@@ -73,9 +73,7 @@ static trustx_rc create_or_load(sim_app *app)
     if (rc != TRUSTX_E_NOT_FOUND)
         return rc;
     trustx_error_clear();
-    /* A warning, so that a mistyped path does not silently give a fresh chip. */
-    trustx_log(TRUSTX_LOG_WARN, LOG_COMPONENT, "no state file at %s; creating a new simulated chip",
-               app->path);
+    trustx_log(TRUSTX_LOG_INFO, LOG_COMPONENT, "creating a new simulated chip in %s", app->path);
     rc = sim_factory_init(app);
     return rc != TRUSTX_OK ? rc : sim_state_save(app);
 }

@@ -7,8 +7,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends.h"
+#include "trustx/log.h"
 #include "sim_chip.h"
 #include "trustx/sim_transport.h"
 
@@ -143,6 +145,11 @@ trustx_rc transport_sim_open(const char *args, trustx_transport **out)
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return trustx_fail(TRUSTX_LAYER_TRANSPORT, TRUSTX_E_NOMEM, "out of memory");
+
+    /* A warning, so that a mistyped path does not silently give a fresh chip. */
+    if (access(path, F_OK) != 0)
+        trustx_log(TRUSTX_LOG_WARN, "sim", "no state file at %s; creating a new simulated chip",
+                   path);
 
     /* sim_chip_new() owns app from the call on, and closes it when it fails. */
     rc = sim_app_open(path, lock_wait_ms, &app);
