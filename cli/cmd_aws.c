@@ -230,6 +230,8 @@ static trustx_rc ensure_policy(trustx_aws_client *client, const char *policy,
     if (found) {
         rc = trustx_aws_policy_check(existing);
         free(existing);
+        if (rc != TRUSTX_OK)
+            trustx_error_prefix("policy %s", policy);
         return rc;
     }
 

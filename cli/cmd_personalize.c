@@ -154,6 +154,8 @@ static trustx_rc prepare(perso_run *run)
                          "--aws needs --thing NAME, the AWS IoT thing to register");
     if (rc == TRUSTX_OK && a->aws)
         rc = trustx_aws_check_thing_name(a->thing);
+    if (rc == TRUSTX_OK && a->aws && a->policy != NULL)
+        rc = trustx_aws_check_policy_name(a->policy);
     if (rc == TRUSTX_OK && !a->aws && (a->thing != NULL || a->policy != NULL))
         rc = trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
                          "--thing and --policy apply to --aws only");
@@ -182,6 +184,19 @@ static trustx_rc prepare(perso_run *run)
         rc = trustx_aws_describe_endpoint(run->aws, "iot:Data-ATS", endpoint, sizeof(endpoint));
         if (rc != TRUSTX_OK)
             trustx_error_prefix("checking AWS IoT access before touching the chip");
+    }
+
+    /* An existing policy that the registration would refuse is refused now. */
+    if (rc == TRUSTX_OK && a->aws && a->policy != NULL) {
+        char *document = NULL;
+        int found = 0;
+
+        rc = trustx_aws_get_policy(run->aws, a->policy, &found, &document);
+        if (rc == TRUSTX_OK && found)
+            rc = trustx_aws_policy_check(document);
+        if (rc != TRUSTX_OK)
+            trustx_error_prefix("policy %s", a->policy);
+        free(document);
     }
     /* A dry run creates nothing: no folder, and no journal where none exists yet. */
     if (rc == TRUSTX_OK && !a->dry_run)
@@ -389,6 +404,28 @@ static int execute(perso_run *run)
         return cli_report(run->ctx, rc);
     }
 
+    /*
+     * A fresh job has no key yet, so any ACTIVE certificate on the thing is
+     * another device's: found now, before a key is generated for nothing.
+     */
+    if (a->aws && !a->force && rec.step == TRUSTX_STEP_NONE && !rec.keygen_pending) {
+        char other[80] = "";
+        int in_use = 0;
+
+        rc = trustx_aws_thing_active_certificate(run->aws, a->thing, other, sizeof(other),
+                                                 &in_use);
+        if (rc == TRUSTX_OK && in_use)
+            rc = trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_CLOUD,
+                             "thing %s already has ACTIVE certificate %s, so another device "
+                             "uses it; give this device its own --thing (or add --force to "
+                             "attach a second certificate)",
+                             a->thing, other);
+        if (rc != TRUSTX_OK) {
+            trustx_record_clear(&rec);
+            trustx_chip_close(chip);
+            return cli_report(run->ctx, rc);
+        }
+    }
     if (!run->have_subject && rec.step < TRUSTX_STEP_CSR) {
         trustx_record_clear(&rec);
         trustx_chip_close(chip);
@@ -422,16 +459,20 @@ static int execute(perso_run *run)
     opts.progress_user = run;
 
     rc = trustx_personalize(chip, &opts, &result);
-    summary = summary_json(run, chip, &result, rc);
-    trustx_chip_close(chip);
     {
+        /* The summary and the files are written after a failure too; the failure is kept. */
         trustx_error saved = *trustx_error_last();
-        trustx_rc out_rc = write_outputs(run, &result, summary);
+        trustx_rc out_rc;
 
-        if (rc == TRUSTX_OK)
+        summary = summary_json(run, chip, &result, rc);
+        trustx_chip_close(chip);
+        out_rc = write_outputs(run, &result, summary);
+        if (rc == TRUSTX_OK) {
             rc = out_rc;
-        else
+        } else {
             trustx_fail(saved.layer, saved.rc, "%s", saved.message);
+            trustx_error_set_device_code(saved.device_code);
+        }
     }
 
     /* With --json the summary goes to stdout on failure too, with status "failed". */

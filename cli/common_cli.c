@@ -170,28 +170,9 @@ trustx_rc cli_read_file(const char *path, size_t max, uint8_t **data, size_t *le
     return TRUSTX_OK;
 }
 
-trustx_rc cli_write_file(const char *path, const uint8_t *data, size_t len)
+static trustx_rc write_all(int fd, const uint8_t *data, size_t len)
 {
-    char tmp[4096];
-    int fd;
-    int err;
     size_t done = 0;
-
-    if (strcmp(path, "-") == 0) {
-        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
-            return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_IO, errno,
-                                     "cannot write to standard output");
-        return TRUSTX_OK;
-    }
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
-        return trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, "path %s is too long", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        err = errno;
-        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, err,
-                                 "cannot create %s: %s", path, strerror(err));
-    }
 
     while (done < len) {
         ssize_t n = write(fd, data + done, len - done);
@@ -199,10 +180,59 @@ trustx_rc cli_write_file(const char *path, const uint8_t *data, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break;
+            return TRUSTX_E_IO;
         done += (size_t)n;
     }
-    err = done == len && fsync(fd) == 0 ? 0 : errno;
+    return TRUSTX_OK;
+}
+
+/*
+ * A path that exists and is not a regular file (a symlink, /dev/stdout, a
+ * FIFO) is written in place, so that the link or device stays what it is.
+ */
+static trustx_rc write_in_place(const char *path, const uint8_t *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    int err;
+
+    if (fd < 0 || write_all(fd, data, len) != TRUSTX_OK) {
+        err = errno;
+        if (fd >= 0)
+            close(fd);
+        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, err,
+                                 "cannot write %s: %s", path, strerror(err));
+    }
+    close(fd);
+    return TRUSTX_OK;
+}
+
+trustx_rc cli_write_file(const char *path, const uint8_t *data, size_t len)
+{
+    char tmp[4096];
+    struct stat st;
+    int fd;
+    int err;
+
+    if (strcmp(path, "-") == 0) {
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+            return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_IO, errno,
+                                     "cannot write to standard output");
+        return TRUSTX_OK;
+    }
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return write_in_place(path, data, len);
+
+    /* A regular file is replaced through a new temporary file (never an existing one). */
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+        return trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, "path %s is too long", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        err = errno;
+        return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, err,
+                                 "cannot create %s: %s", tmp, strerror(err));
+    }
+
+    err = write_all(fd, data, len) == TRUSTX_OK && fsync(fd) == 0 ? 0 : errno;
     if (close(fd) != 0 && err == 0)
         err = errno;
     if (err == 0 && rename(tmp, path) != 0)

@@ -21,7 +21,7 @@ trustx_rc opt_subject(const char *config, const char *dn, trustx_pki_subject *su
 
 /*
  * Fails early (TRUSTX_E_INVALID_ARG) when path cannot be written as an output
- * file: its folder is not writable, or it exists and is not a regular file.
+ * file: its folder is not writable, or it is a folder.
  * NULL and "-" (stdout) pass. Call it before anything changes the chip.
  */
 trustx_rc opt_check_output(const char *path);

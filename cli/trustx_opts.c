@@ -85,9 +85,9 @@ trustx_rc opt_check_output(const char *path)
 
     if (path == NULL || strcmp(path, "-") == 0)
         return TRUSTX_OK;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return trustx_fail(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG,
-                           "cannot write %s: it exists and is not a regular file", path);
+                           "cannot write %s: it is a folder; give a file name", path);
     snprintf(copy, sizeof(copy), "%s", path);
     if (access(dirname(copy), W_OK) != 0)
         return trustx_fail_errno(TRUSTX_LAYER_APP, TRUSTX_E_INVALID_ARG, errno,

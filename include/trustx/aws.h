@@ -258,6 +258,17 @@ trustx_rc trustx_aws_describe_endpoint(trustx_aws_client *c, const char *type, c
 trustx_rc trustx_aws_check_thing_name(const char *thing);
 
 /*
+ * Sets *found when thing exists and has an ACTIVE certificate attached, and
+ * copies that certificate's id into cert_id. Used before a new device's key
+ * is generated: such a thing already belongs to a device.
+ */
+trustx_rc trustx_aws_thing_active_certificate(trustx_aws_client *c, const char *thing,
+                                              char *cert_id, size_t cap, int *found);
+
+/* Checks a policy name against AWS IoT's rule (TRUSTX_E_INVALID_ARG naming it). */
+trustx_rc trustx_aws_check_policy_name(const char *policy);
+
+/*
  * Writes the least-privilege device policy for region and account (12
  * digits) into out: iot:Connect only as client id = thing name with the
  * certificate attached to that thing, and Publish/Receive on topic
@@ -271,9 +282,10 @@ trustx_rc trustx_aws_policy_document(const char *region, const char *account,
                                      const char *thing, char *out, size_t cap);
 
 /*
- * Checks a policy document before it is attached: TRUSTX_E_VERIFY when any
- * Allow statement grants the action "*" or "iot:*", TRUSTX_E_INVALID_ARG when
- * it is not JSON with a Statement list.
+ * Checks a policy document before it is attached: TRUSTX_E_CLOUD when an
+ * Allow statement names an action with a wildcard ('*' anywhere, any case)
+ * or uses NotAction, TRUSTX_E_INVALID_ARG when it is not JSON with a
+ * Statement list.
  */
 trustx_rc trustx_aws_policy_check(const char *document);
 

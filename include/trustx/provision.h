@@ -119,6 +119,14 @@ trustx_rc trustx_slot_certificate(trustx_chip *chip, uint16_t cert_slot, int *pr
 trustx_rc trustx_keygen(trustx_chip *chip, uint16_t key_slot, trustx_curve curve, int force,
                         uint8_t *pub, size_t cap, size_t *pub_len);
 
+/*
+ * Fails with TRUSTX_E_STATE when oid's metadata shows that a write cannot
+ * succeed (change condition NEV, or a lifecycle comparison that fails);
+ * what names the write in the message ("writing a certificate into").
+ * Conditions the host cannot evaluate pass, and the chip decides.
+ */
+trustx_rc trustx_check_writable(trustx_chip *chip, uint16_t oid, const char *what);
+
 /* The guards of trustx_keygen() alone: they read the chip and change nothing. */
 trustx_rc trustx_keygen_check(trustx_chip *chip, uint16_t key_slot, int force);
 

@@ -44,7 +44,7 @@ trustx_rc trustx_aws_check_thing_name(const char *thing)
     return TRUSTX_OK;
 }
 
-static trustx_rc check_policy_name(const char *policy)
+trustx_rc trustx_aws_check_policy_name(const char *policy)
 {
     size_t n = policy ? strlen(policy) : 0;
 
@@ -716,7 +716,7 @@ trustx_rc trustx_aws_create_policy(trustx_aws_client *c, const char *policy,
     trustx_aws_call call = {0};
     char path[PATH_MAX_LEN];
     char *body;
-    trustx_rc rc = check_policy_name(policy);
+    trustx_rc rc = trustx_aws_check_policy_name(policy);
 
     if (rc == TRUSTX_OK)
         rc = check_text(document, "policy document", 404600);
@@ -746,7 +746,7 @@ trustx_rc trustx_aws_get_policy(trustx_aws_client *c, const char *policy, int *f
     char path[PATH_MAX_LEN];
     char *resp = NULL;
     cJSON *json = NULL;
-    trustx_rc rc = check_policy_name(policy);
+    trustx_rc rc = trustx_aws_check_policy_name(policy);
 
     *found = 0;
     *document = NULL;
@@ -779,7 +779,7 @@ trustx_rc trustx_aws_attach_policy(trustx_aws_client *c, const char *policy, con
     trustx_aws_call call = {0};
     char path[PATH_MAX_LEN];
     char *body;
-    trustx_rc rc = check_policy_name(policy);
+    trustx_rc rc = trustx_aws_check_policy_name(policy);
 
     if (rc == TRUSTX_OK)
         rc = check_text(target, "policy target ARN", TRUSTX_AWS_ARN_MAX - 1);

@@ -113,14 +113,18 @@ trustx_rc trustx_aws_policy_document(const char *region, const char *account,
     return TRUSTX_OK;
 }
 
-static int grants_everything(const cJSON *action)
+/*
+ * Action names are case-insensitive in IAM and a '*' anywhere in one is a
+ * wildcard ("iot:*", "*:*", "iot:Pub*"), so any '*' counts as a wildcard.
+ */
+static int has_wildcard(const cJSON *action)
 {
     const cJSON *item;
 
     if (cJSON_IsString(action))
-        return strcmp(action->valuestring, "*") == 0 || strcmp(action->valuestring, "iot:*") == 0;
+        return strchr(action->valuestring, '*') != NULL;
     cJSON_ArrayForEach(item, action) {
-        if (grants_everything(item))
+        if (has_wildcard(item))
             return 1;
     }
     return 0;
@@ -130,13 +134,18 @@ static trustx_rc check_statement(const cJSON *st)
 {
     const cJSON *effect = cJSON_GetObjectItemCaseSensitive(st, "Effect");
     const cJSON *action = cJSON_GetObjectItemCaseSensitive(st, "Action");
+    const cJSON *not_action = cJSON_GetObjectItemCaseSensitive(st, "NotAction");
 
-    if (cJSON_IsString(effect) && strcmp(effect->valuestring, "Allow") == 0 &&
-        grants_everything(action))
-        return trustx_fail(TRUSTX_LAYER_AWS, TRUSTX_E_VERIFY,
-                           "policy allows every action (\"*\" or \"iot:*\"); a device policy "
-                           "must list only iot:Connect, iot:Publish, iot:Subscribe and "
-                           "iot:Receive");
+    if (!cJSON_IsString(effect) || strcmp(effect->valuestring, "Allow") != 0)
+        return TRUSTX_OK;
+    if (not_action != NULL)
+        return trustx_fail(TRUSTX_LAYER_AWS, TRUSTX_E_CLOUD,
+                           "policy allows actions through NotAction, which grants everything "
+                           "not listed; a device policy lists the actions it allows");
+    if (has_wildcard(action))
+        return trustx_fail(TRUSTX_LAYER_AWS, TRUSTX_E_CLOUD,
+                           "policy allows actions by wildcard (a '*' in an action); a device "
+                           "policy lists actions such as iot:Connect and iot:Publish by name");
     return TRUSTX_OK;
 }
 

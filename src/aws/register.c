@@ -351,7 +351,7 @@ static trustx_rc check_existing_policy(const char *name, const char *existing,
 {
     trustx_rc rc = trustx_aws_policy_check(existing);
 
-    if (rc == TRUSTX_E_VERIFY) {
+    if (rc == TRUSTX_E_CLOUD) {
         trustx_error_prefix("existing policy %s was not attached", name);
         return rc;
     }
@@ -453,15 +453,20 @@ trustx_rc trustx_aws_register(trustx_aws_client *c, const trustx_aws_register_re
     trustx_log(TRUSTX_LOG_INFO, component, "registering thing %s in %s", req->thing_name,
                trustx_aws_client_settings(c)->region);
 
+    /*
+     * The policy is settled before the certificate and attached before the
+     * install: a refused policy stops the flow before the chip is written, and
+     * a certificate is never ACTIVE without its policy.
+     */
     rc = ensure_thing(c, req, res);
-    if (rc == TRUSTX_OK)
-        rc = ensure_certificate(c, req, &cert, res);
-    if (rc == TRUSTX_OK)
-        rc = install_and_activate(c, &cert, install, user, res);
     if (rc == TRUSTX_OK)
         rc = ensure_policy(c, req, res);
     if (rc == TRUSTX_OK)
+        rc = ensure_certificate(c, req, &cert, res);
+    if (rc == TRUSTX_OK)
         rc = ensure_policy_attached(c, res);
+    if (rc == TRUSTX_OK)
+        rc = install_and_activate(c, &cert, install, user, res);
     if (rc == TRUSTX_OK)
         rc = trustx_aws_describe_endpoint(c, "iot:Data-ATS", res->endpoint,
                                           sizeof(res->endpoint));
@@ -474,4 +479,35 @@ trustx_rc trustx_aws_register(trustx_aws_client *c, const trustx_aws_register_re
                req->thing_name, res->certificate_id, trustx_aws_step_name(res->certificate),
                res->policy_name, trustx_aws_step_name(res->policy), res->endpoint);
     return TRUSTX_OK;
+}
+
+trustx_rc trustx_aws_thing_active_certificate(trustx_aws_client *c, const char *thing,
+                                              char *cert_id, size_t cap, int *found)
+{
+    trustx_aws_strings principals;
+    char arn[TRUSTX_AWS_ARN_MAX];
+    int exists = 0;
+    trustx_rc rc = trustx_aws_describe_thing(c, thing, &exists, arn, sizeof(arn));
+
+    *found = 0;
+    if (rc != TRUSTX_OK || !exists)
+        return rc;
+    rc = trustx_aws_list_thing_principals(c, thing, &principals);
+    for (size_t i = 0; rc == TRUSTX_OK && !*found && i < principals.count; i++) {
+        const char *id = cert_id_of(principals.items[i]);
+        trustx_aws_certificate cert;
+        int known = 0;
+
+        if (id == NULL)
+            continue;
+        memset(&cert, 0, sizeof(cert));
+        rc = trustx_aws_describe_certificate(c, id, &known, &cert);
+        if (rc == TRUSTX_OK && known && strcmp(cert.status, "ACTIVE") == 0) {
+            snprintf(cert_id, cap, "%s", cert.id);
+            *found = 1;
+        }
+        trustx_aws_certificate_clear(&cert);
+    }
+    trustx_aws_strings_clear(&principals);
+    return rc;
 }

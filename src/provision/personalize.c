@@ -148,8 +148,15 @@ static trustx_rc step_keygen(job *j)
             return rc;
     }
 
-    /* The guards run before the journal is marked, so a refusal leaves no pending mark. */
+    /*
+     * The guards run before the journal is marked, so a refusal leaves no
+     * pending mark; the certificate slot must be writable too, or the new key
+     * could never get its certificate.
+     */
     rc = trustx_keygen_check(j->chip, o->key_slot, o->force);
+    if (rc == TRUSTX_OK)
+        rc = trustx_check_writable(j->chip, trustx_paired_cert_slot(o->key_slot),
+                                   "writing a certificate into");
     if (rc == TRUSTX_OK)
         rc = current_key(j, old_pub, sizeof(old_pub), &old_len);
 
@@ -275,8 +282,7 @@ static trustx_rc step_issue_and_install(job *j)
      * A finished job still checks the slot: the certificate must be there and
      * match the key. install_cert() writes nothing when the bytes are in place.
      */
-    if (j->rec.step >= TRUSTX_STEP_REGISTER ||
-        (j->rec.step >= TRUSTX_STEP_VERIFY && !issuer->registers))
+    if (j->rec.step >= TRUSTX_STEP_VERIFY && !issuer->registers)
         return j->rec.cert_pem != NULL ? install_cert(j, j->rec.cert_pem) : TRUSTX_OK;
 
     /* A certificate issued by an earlier run is installed again instead of a new one. */
@@ -294,9 +300,11 @@ static trustx_rc step_issue_and_install(job *j)
         free(result_json);
         return TRUSTX_OK;
     }
+    /* A registering issuer runs on every run: it checks the cloud and changes nothing in place. */
     free(j->rec.cloud_json);
     j->rec.cloud_json = result_json;
-    return save_step(j, TRUSTX_STEP_REGISTER, "device registered");
+    return save_step(j, j->rec.step > TRUSTX_STEP_REGISTER ? j->rec.step : TRUSTX_STEP_REGISTER,
+                     "device registered");
 }
 
 trustx_rc trustx_slots_locked(trustx_chip *chip, uint16_t key_slot, int *locked)

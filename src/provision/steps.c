@@ -104,13 +104,13 @@ static int change_allowed(const trustx_metadata *md)
 }
 
 /* Refuses a key generation the slot's metadata forbids, before the chip is asked. */
-static trustx_rc check_key_slot_writable(trustx_chip *chip, uint16_t key_slot)
+trustx_rc trustx_check_writable(trustx_chip *chip, uint16_t oid, const char *what)
 {
     uint8_t raw[64];
     size_t len = 0;
     trustx_metadata md;
     char change[48];
-    trustx_rc rc = trustx_get_metadata(chip, key_slot, raw, sizeof(raw), &len);
+    trustx_rc rc = trustx_get_metadata(chip, oid, raw, sizeof(raw), &len);
 
     if (rc == TRUSTX_OK)
         rc = trustx_metadata_decode(raw, len, &md);
@@ -119,10 +119,14 @@ static trustx_rc check_key_slot_writable(trustx_chip *chip, uint16_t key_slot)
 
     trustx_ac_format(&md.change, change, sizeof(change));
     return trustx_fail(TRUSTX_LAYER_PROVISION, TRUSTX_E_STATE,
-                       "key generation into 0x%04X is not allowed: its change access condition "
-                       "is %s and its lifecycle is %s (access conditions not satisfied)",
-                       key_slot, change,
-                       md.lcso >= 0 ? trustx_lcs_name(md.lcso) : "operational");
+                       "%s 0x%04X is not allowed: its change access condition is %s and its "
+                       "lifecycle is %s (access conditions not satisfied)",
+                       what, oid, change, md.lcso >= 0 ? trustx_lcs_name(md.lcso) : "operational");
+}
+
+static trustx_rc check_key_slot_writable(trustx_chip *chip, uint16_t key_slot)
+{
+    return trustx_check_writable(chip, key_slot, "key generation into");
 }
 
 /* Adds the slot's lifecycle and change condition to a refusal, so the user sees why. */

@@ -197,12 +197,45 @@ class PersonalizeAwsTest(unittest.TestCase):
         second = self.new_chip("shared-b")
         run = self.personalize(second, "dev-shared")
         self.assertEqual(run.returncode, 5, run.stderr)
-        self.assertIn("another key", run.stderr)
+        self.assertIn("another device", run.stderr)
+        # Found before a key is generated for nothing.
+        self.assertEqual(writes(second)["E0F1"], 0)
         self.assertEqual(writes(second)["E0E1"], 0)
         run = self.personalize(second, "dev-shared", None, "--force")
         self.assertEqual(run.returncode, 0, run.stderr)
         iot = self.botocore_client()
         self.assertEqual(len(iot.list_thing_principals(thingName="dev-shared")["principals"]), 2)
+
+    def test_revoked_certificate_is_replaced_on_rerun(self):
+        state = self.new_chip("revoked")
+        run = self.personalize(state, "dev-revoked")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        first_id = json.loads(run.stdout)["cloud"]["certificate_id"]
+        self.botocore_client().update_certificate(certificateId=first_id, newStatus="REVOKED")
+        again = self.personalize(state, "dev-revoked")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        second_id = json.loads(again.stdout)["cloud"]["certificate_id"]
+        self.assertNotEqual(second_id, first_id)
+        desc = self.botocore_client().describe_certificate(
+            certificateId=second_id)["certificateDescription"]
+        self.assertEqual(desc["status"], "ACTIVE")
+        self.assertEqual(self.chip_cert(state).strip(), desc["certificatePem"].strip())
+
+    def test_bad_or_wide_policy_leaves_chip_untouched(self):
+        state = self.new_chip("policy")
+        before = writes(state)
+        run = self.personalize(state, "dev-policy", None, "--policy", "bad policy!")
+        self.assertEqual(run.returncode, 1, run.stderr)
+        self.assertEqual(writes(state), before)
+        self.botocore_client().create_policy(
+            policyName="wide", policyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "IOT:*", "Resource": "*"}]}))
+        run = self.personalize(state, "dev-policy", None, "--policy", "wide")
+        self.assertEqual(run.returncode, 5, run.stderr)
+        self.assertIn("wildcard", run.stderr)
+        self.assertEqual(writes(state), before)
+        self.assertEqual(self.control("state")["counts"]["certificates_issued"], 0)
 
     def test_invalid_thing_name_leaves_chip_untouched(self):
         state = self.new_chip("badthing")
@@ -222,12 +255,23 @@ class PersonalizeAwsTest(unittest.TestCase):
         statuses = [c["status"] for c in self.control("state")["certificates"].values()]
         self.assertEqual(statuses, ["REVOKED"])
 
-    def test_write_failure_leaves_no_active_certificate(self):
-        # A locked certificate slot makes the chip refuse the write.
+    def test_locked_certificate_slot_is_found_first(self):
         state = self.new_chip("locked")
         subprocess.run([TRUSTX, "-d", f"sim:{state}", "object", "metadata", "E0E1", "--set",
                         "lcso=op", "--yes"], check=True, capture_output=True)
+        before = writes(state)
         run = self.personalize(state, "dev-locked")
+        self.assertEqual(run.returncode, 3, run.stderr)
+        self.assertIn("writing a certificate into 0xE0E1", run.stderr)
+        self.assertEqual(writes(state), before)
+        self.assertEqual(self.control("state")["certificates"], {})
+
+    def test_write_failure_leaves_no_active_certificate(self):
+        # A condition the host cannot evaluate, which the chip then refuses at the write.
+        state = self.new_chip("refused")
+        subprocess.run([TRUSTX, "-d", f"sim:{state}", "object", "metadata", "E0E1", "--set",
+                        "change=LcsO>te||LcsG<0x01"], check=True, capture_output=True)
+        run = self.personalize(state, "dev-refused")
         self.assertEqual(run.returncode, 3, run.stderr)
         certs = self.control("state")["certificates"]
         self.assertTrue(certs)

@@ -217,10 +217,20 @@ static void test_policy_check_broad(void **state)
     (void)state;
     assert_int_equal(trustx_aws_policy_check(
                          "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iot:*\","
-                         "\"Resource\":\"*\"}]}"), TRUSTX_E_VERIFY);
+                         "\"Resource\":\"*\"}]}"), TRUSTX_E_CLOUD);
     assert_int_equal(trustx_aws_policy_check(
                          "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":[\"iot:Publish\",\"*\"],"
-                         "\"Resource\":\"*\"}}"), TRUSTX_E_VERIFY);
+                         "\"Resource\":\"*\"}}"), TRUSTX_E_CLOUD);
+    /* Wildcards in any case and position, and NotAction, grant more than they name. */
+    assert_int_equal(trustx_aws_policy_check(
+                         "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"IOT:*\","
+                         "\"Resource\":\"*\"}]}"), TRUSTX_E_CLOUD);
+    assert_int_equal(trustx_aws_policy_check(
+                         "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*:*\","
+                         "\"Resource\":\"*\"}]}"), TRUSTX_E_CLOUD);
+    assert_int_equal(trustx_aws_policy_check(
+                         "{\"Statement\":[{\"Effect\":\"Allow\",\"NotAction\":\"iot:Connect\","
+                         "\"Resource\":\"*\"}]}"), TRUSTX_E_CLOUD);
     assert_int_equal(trustx_aws_policy_check(
                          "{\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"iot:*\","
                          "\"Resource\":\"*\"}]}"), TRUSTX_OK);
