@@ -65,7 +65,7 @@ static void log_to_stderr(void *user, trustx_log_level level, const char *compon
     fprintf(stderr, "%s: [%s] %s: %s\n", ctx->prog, names[level], component, message);
 }
 
-/* A "trace+" prefix in the device string asks for the bus trace as --trace does. */
+/* A "trace+" prefix in the device string turns on the bus trace, as --trace does. */
 static int device_is_traced(const cli_ctx *ctx)
 {
     const char *device = ctx->device ? ctx->device : getenv("TRUSTX_DEVICE");
