@@ -203,8 +203,8 @@ static void usage_attach(FILE *out)
             "\n"
             "Attaches the certificate to the thing (AttachThingPrincipal) and the policy to\n"
             "the certificate (AttachPolicy). The policy is created with the least-privilege\n"
-            "device document when it does not exist; an existing policy that allows \"*\" or\n"
-            "\"iot:*\" is refused. The thing must exist.\n"
+            "device document when it does not exist; an existing policy with wildcard\n"
+            "actions or NotAction is refused. The thing must exist.\n"
             "\n"
             "  --thing NAME        thing name\n"
             "  --cert-arn ARN      certificate ARN (arn:aws:iot:REGION:ACCOUNT:cert/ID)\n"
@@ -274,6 +274,13 @@ static int run_attach(cli_ctx *ctx, int argc, char **argv)
     if (thing == NULL || cert_arn == NULL || optind < argc)
         return cli_usage_error(ctx, "aws attach needs --thing NAME and --cert-arn ARN; see "
                                "'trustx aws attach --help'");
+    if (trustx_aws_check_thing_name(thing) != TRUSTX_OK ||
+        trustx_aws_check_policy_name(policy) != TRUSTX_OK)
+        return cli_report(ctx, trustx_error_last()->rc);
+    if (strncmp(cert_arn, "arn:", 4) != 0 || strstr(cert_arn, ":iot:") == NULL ||
+        strstr(cert_arn, ":cert/") == NULL)
+        return cli_usage_error(ctx, "certificate ARN '%s' is invalid; expected "
+                               "arn:aws:iot:REGION:ACCOUNT:cert/ID", cert_arn);
     status = open_client(ctx, &common, &client);
     if (status != 0)
         return status;
@@ -337,6 +344,11 @@ static int run_endpoint(cli_ctx *ctx, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
+    if (strcmp(type, "iot:Data-ATS") != 0 && strcmp(type, "iot:Data") != 0 &&
+        strcmp(type, "iot:CredentialProvider") != 0 && strcmp(type, "iot:Jobs") != 0)
+        return cli_usage_error(ctx, "endpoint type '%s' is invalid; use iot:Data-ATS, "
+                               "iot:CredentialProvider or iot:Jobs",
+                               type);
     status = open_client(ctx, &common, &client);
     if (status != 0)
         return status;
@@ -439,6 +451,9 @@ static int run_policy(cli_ctx *ctx, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
+    /* The thing name goes into resource ARNs, where a '*' would be a wildcard. */
+    if (thing != NULL && trustx_aws_check_thing_name(thing) != TRUSTX_OK)
+        return cli_report(ctx, trustx_error_last()->rc);
 
     if (account[0] != '\0') {
         const char *r = offline_region(&common);

@@ -209,7 +209,11 @@ typedef struct trustx_issuer {
     int registers;             /* nonzero: run() registers in a cloud (journal step register) */
 } trustx_issuer;
 
-/* An issuer that signs with a local CA (the CA stays owned by the caller). */
+/*
+ * An issuer that signs with a local CA (the CA stays owned by the caller).
+ * NOTE: the context lives in a per-thread static, so each thread has at most
+ * one local-CA issuer in use at a time; the same holds for trustx_issuer_aws().
+ */
 void trustx_issuer_local_ca(trustx_issuer *issuer, const trustx_pki_ca *ca, unsigned days);
 
 struct trustx_aws_client;

@@ -181,6 +181,22 @@ class AwsCliTest(unittest.TestCase):
 
     # -- attach, endpoint, policy ----------------------------------------
 
+    def test_invalid_arguments_rejected_locally(self):
+        before = self.control("state")["counts"]["requests"]
+        cases = [
+            ("aws", "endpoint", "--type", "bogus"),
+            ("aws", "attach", "--thing", "t", "--cert-arn", "garbage"),
+            ("aws", "attach", "--thing", "has space", "--cert-arn",
+             "arn:aws:iot:eu-central-1:345678901234:cert/" + "0" * 64),
+            ("aws", "policy", "--thing", "x*", "--account", ACCOUNT, "--region", REGION),
+        ]
+        for args in cases:
+            run = self.trustx(*args)
+            self.assertEqual(run.returncode, 1, (args, run.stderr))
+            self.assertIn("invalid", run.stderr)
+        # None of them reached the server.
+        self.assertEqual(self.control("state")["counts"]["requests"], before)
+
     def test_attach_creates_least_privilege_policy(self):
         _, _, arn_out, run = self.register_csr("dev-e")
         self.assertEqual(run.returncode, 0, run.stderr)
