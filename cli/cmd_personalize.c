@@ -447,6 +447,7 @@ static int execute(perso_run *run)
 
     memset(&opts, 0, sizeof(opts));
     opts.key_slot = a->slot;
+    opts.uid = uid;
     opts.job = run->job;
     opts.curve = a->curve;
     opts.subject = run->have_subject ? &run->subject : NULL;

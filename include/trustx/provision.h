@@ -231,6 +231,7 @@ typedef void (*trustx_progress_fn)(void *user, trustx_step step, const char *mes
 
 typedef struct trustx_personalize_opts {
     uint16_t key_slot;                   /* 0xE0F1..0xE0F3 */
+    const char *uid;                     /* the chip's UID in hex if already read, or NULL */
     /*
      * The options that define the job, as text (subject, curve, issuer and
      * its target). A resumed job whose text differs fails with

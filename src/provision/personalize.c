@@ -436,7 +436,9 @@ trustx_rc trustx_personalize(trustx_chip *chip, const trustx_personalize_opts *o
     j.opts = opts;
     j.result = result;
 
-    if (rc == TRUSTX_OK)
+    if (rc == TRUSTX_OK && opts->uid != NULL && strlen(opts->uid) == sizeof(result->uid) - 1)
+        memcpy(result->uid, opts->uid, sizeof(result->uid));
+    else if (rc == TRUSTX_OK)
         rc = trustx_chip_uid_hex(chip, result->uid);
     if (rc == TRUSTX_OK)
         rc = trustx_journal_load(opts->journal, result->uid, opts->key_slot, &j.rec);
