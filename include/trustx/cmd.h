@@ -217,6 +217,9 @@ typedef struct trustx_metadata {
 /* Initialises md with every field absent. */
 void trustx_metadata_init(trustx_metadata *md);
 
+/* Reads and decodes the metadata of oid into md. */
+trustx_rc trustx_read_metadata(trustx_chip *chip, uint16_t oid, trustx_metadata *md);
+
 /* Decodes a metadata TLV; unknown tags are rejected with their value named. */
 trustx_rc trustx_metadata_decode(const uint8_t *buf, size_t len, trustx_metadata *md);
 

@@ -75,8 +75,8 @@ trustx_rc trustx_journal_save(trustx_journal *j, const trustx_record *rec);
  * that a crash between the chip's key generation and the next save is seen
  * on the next run. Everything derived from an earlier key is dropped, and
  * job_json (may be NULL) is stored as the options of the new job. old_pub
- * (may be NULL) is the public key the slot holds before the generation; the
- * record keeps it so that a recovery can tell an old key from a new one.
+ * (may be NULL) is the slot's public key before the generation. The record
+ * keeps it so that a recovery can tell an old key from a new one.
  */
 trustx_rc trustx_journal_mark_keygen(trustx_journal *j, const char *uid, uint16_t key_slot,
                                      const char *job_json, const uint8_t *old_pub,
@@ -103,8 +103,8 @@ trustx_rc trustx_check_key_slot(uint16_t key_slot);
 trustx_rc trustx_check_cert_slot(uint16_t cert_slot);
 
 /*
- * Reads cert_slot and reports whether it holds a certificate: *present is
- * set, and desc (cap bytes, may be NULL) receives a one-line description.
+ * Reads cert_slot and reports whether it contains a certificate in *present.
+ * desc (cap bytes, may be NULL) receives a one-line description.
  */
 trustx_rc trustx_slot_certificate(trustx_chip *chip, uint16_t cert_slot, int *present,
                                   char *desc, size_t cap);
@@ -121,9 +121,9 @@ trustx_rc trustx_keygen(trustx_chip *chip, uint16_t key_slot, trustx_curve curve
 
 /*
  * Fails with TRUSTX_E_STATE when oid's metadata shows that a write cannot
- * succeed (change condition NEV, or a lifecycle comparison that fails);
- * what names the write in the message ("writing a certificate into").
- * Conditions the host cannot evaluate pass, and the chip decides.
+ * succeed: change condition NEV, or a lifecycle comparison that fails. what
+ * names the write in the message ("writing a certificate into"). Conditions
+ * the host cannot evaluate pass, and the chip decides.
  */
 trustx_rc trustx_check_writable(trustx_chip *chip, uint16_t oid, const char *what);
 
@@ -212,7 +212,7 @@ typedef struct trustx_issuer {
 /*
  * An issuer that signs with a local CA (the CA stays owned by the caller).
  * NOTE: the context lives in a per-thread static, so each thread has at most
- * one local-CA issuer in use at a time; the same holds for trustx_issuer_aws().
+ * one local-CA issuer in use at a time. trustx_issuer_aws() has the same limit.
  */
 void trustx_issuer_local_ca(trustx_issuer *issuer, const trustx_pki_ca *ca, unsigned days);
 

@@ -2,8 +2,8 @@
 /*
  * Key commands: GenKeyPair into a key slot, CalcSign and VerifySign with
  * ECDSA over a digest. The chip carries public keys as DER BIT STRINGs and
- * signatures as two DER INTEGERs without the SEQUENCE header; this file
- * converts to the uncompressed point and the X.509 ECDSA-Sig-Value.
+ * signatures as two DER INTEGERs without the SEQUENCE header. This file
+ * converts them to the uncompressed point and the X.509 ECDSA-Sig-Value.
  */
 #include <stdio.h>
 #include <string.h>
@@ -73,7 +73,7 @@ trustx_rc trustx_gen_keypair(trustx_chip *chip, uint16_t key_oid, trustx_curve c
     if (rc != TRUSTX_OK)
         return rc;
 
-    /* Tag 0x02 holds BIT STRING 03 LL 00 04 X Y. */
+    /* Tag 0x02 contains BIT STRING 03 LL 00 04 X Y. */
     bits = find_tlv(resp + 4, resp_len - 4, 0x02, &value_len);
     if (bits == NULL || value_len != n + 3 || bits[0] != 0x03 || bits[1] != n + 1 ||
         bits[2] != 0x00 || bits[3] != 0x04)

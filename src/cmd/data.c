@@ -315,3 +315,14 @@ trustx_rc trustx_get_random(trustx_chip *chip, uint8_t *buf, size_t len)
     }
     return TRUSTX_OK;
 }
+
+trustx_rc trustx_read_metadata(trustx_chip *chip, uint16_t oid, trustx_metadata *md)
+{
+    uint8_t raw[256];
+    size_t len = 0;
+    trustx_rc rc = trustx_get_metadata(chip, oid, raw, sizeof(raw), &len);
+
+    if (rc == TRUSTX_OK)
+        rc = trustx_metadata_decode(raw, len, md);
+    return rc;
+}

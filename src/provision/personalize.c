@@ -310,16 +310,12 @@ static trustx_rc step_issue_and_install(job *j)
 trustx_rc trustx_slots_locked(trustx_chip *chip, uint16_t key_slot, int *locked)
 {
     uint16_t slots[2] = {key_slot, trustx_paired_cert_slot(key_slot)};
-    uint8_t raw[64];
-    size_t len = 0;
     trustx_metadata md;
     trustx_rc rc = TRUSTX_OK;
 
     *locked = 1;
     for (int i = 0; i < 2 && rc == TRUSTX_OK; i++) {
-        rc = trustx_get_metadata(chip, slots[i], raw, sizeof(raw), &len);
-        if (rc == TRUSTX_OK)
-            rc = trustx_metadata_decode(raw, len, &md);
+        rc = trustx_read_metadata(chip, slots[i], &md);
         if (rc == TRUSTX_OK && md.lcso >= 0 && md.lcso < 0x07)
             *locked = 0;
     }

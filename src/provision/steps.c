@@ -106,14 +106,10 @@ static int change_allowed(const trustx_metadata *md)
 /* Refuses a key generation the slot's metadata forbids, before the chip is asked. */
 trustx_rc trustx_check_writable(trustx_chip *chip, uint16_t oid, const char *what)
 {
-    uint8_t raw[64];
-    size_t len = 0;
     trustx_metadata md;
     char change[48];
-    trustx_rc rc = trustx_get_metadata(chip, oid, raw, sizeof(raw), &len);
+    trustx_rc rc = trustx_read_metadata(chip, oid, &md);
 
-    if (rc == TRUSTX_OK)
-        rc = trustx_metadata_decode(raw, len, &md);
     if (rc != TRUSTX_OK || change_allowed(&md) != 0)
         return rc;
 
@@ -133,13 +129,10 @@ static trustx_rc check_key_slot_writable(trustx_chip *chip, uint16_t key_slot)
 static void explain_refusal(trustx_chip *chip, uint16_t oid)
 {
     trustx_error saved = *trustx_error_last();
-    uint8_t raw[64];
-    size_t len = 0;
     trustx_metadata md;
     char change[48];
 
-    if (trustx_get_metadata(chip, oid, raw, sizeof(raw), &len) != TRUSTX_OK ||
-        trustx_metadata_decode(raw, len, &md) != TRUSTX_OK) {
+    if (trustx_read_metadata(chip, oid, &md) != TRUSTX_OK) {
         trustx_fail(saved.layer, saved.rc, "%s", saved.message);
         trustx_error_set_device_code(saved.device_code);
         return;
@@ -214,13 +207,9 @@ static trustx_rc sign_challenge(trustx_chip *chip, uint16_t key_slot, trustx_cur
 
 static trustx_rc slot_curve(trustx_chip *chip, uint16_t key_slot, trustx_curve *curve)
 {
-    uint8_t raw[64];
-    size_t len = 0;
     trustx_metadata md;
-    trustx_rc rc = trustx_get_metadata(chip, key_slot, raw, sizeof(raw), &len);
+    trustx_rc rc = trustx_read_metadata(chip, key_slot, &md);
 
-    if (rc == TRUSTX_OK)
-        rc = trustx_metadata_decode(raw, len, &md);
     if (rc != TRUSTX_OK)
         return rc;
     if (md.algorithm != TRUSTX_CURVE_P256 && md.algorithm != TRUSTX_CURVE_P384)
@@ -371,13 +360,9 @@ trustx_rc trustx_install_certificate(trustx_chip *chip, uint16_t cert_slot, uint
 /* Locks one slot unless its lifecycle is operational already (a locked slot may refuse). */
 static trustx_rc lock_slot(trustx_chip *chip, uint16_t oid)
 {
-    uint8_t raw[64];
-    size_t len = 0;
     trustx_metadata md;
-    trustx_rc rc = trustx_get_metadata(chip, oid, raw, sizeof(raw), &len);
+    trustx_rc rc = trustx_read_metadata(chip, oid, &md);
 
-    if (rc == TRUSTX_OK)
-        rc = trustx_metadata_decode(raw, len, &md);
     if (rc != TRUSTX_OK || (md.lcso < 0 || md.lcso >= 0x07))
         return rc;
     return trustx_set_metadata(chip, oid, trustx_lock_metadata, sizeof(trustx_lock_metadata));

@@ -3,7 +3,7 @@
  * Client of a "trustx-sim serve" process: "socket:PATH" (unix socket) or
  * "tcp:127.0.0.1:PORT". One request per I2C transaction: op(1) addr(1)
  * len(2) [data]; reply status(1) len(2) [data]; all integers big-endian.
- * Op 'S' tells the simulator that the host waited, which advances its
+ * Op 'S' reports to the simulator that the host waited, which advances its
  * virtual clock. This side keeps its own copy of that clock (sleeps plus
  * the bus cost of each transaction), so deadlines expire without real waits.
  */
